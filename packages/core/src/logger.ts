@@ -1,0 +1,39 @@
+/** A structured logger; pino's and most others' shape. Library code logs only through this. */
+export interface Logger {
+  debug(message: string, fields?: Record<string, unknown>): void;
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+  /** A logger that adds `fields` to every line. */
+  child?(fields: Record<string, unknown>): Logger;
+}
+
+const noop = (): void => {};
+
+/** The default logger of every package: it says nothing. */
+export const silentLogger: Logger = Object.freeze({
+  debug: noop,
+  info: noop,
+  warn: noop,
+  error: noop,
+  child: () => silentLogger,
+});
+
+/**
+ * Adapts a pino-style logger (`logger.info(fields, message)`) to {@link Logger}.
+ * @param target an object with pino's `(fields, message)` methods
+ * @returns a Logger that forwards to it
+ */
+export function fromPinoLogger(target: {
+  debug(fields: object, message: string): void;
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+  error(fields: object, message: string): void;
+}): Logger {
+  return {
+    debug: (message, fields = {}) => target.debug(fields, message),
+    info: (message, fields = {}) => target.info(fields, message),
+    warn: (message, fields = {}) => target.warn(fields, message),
+    error: (message, fields = {}) => target.error(fields, message),
+  };
+}

@@ -1,0 +1,180 @@
+import { describe, expect, it } from 'vitest';
+import type { ChatRequest } from './chat.js';
+import { BallastError } from './errors.js';
+import {
+  createRequestContext,
+  type GatewayPlugin,
+  type HostRequestContext,
+  runAbortHooks,
+  runErrorHooks,
+  runRequestHooks,
+  runResponseHooks,
+  runStreamHooks,
+} from './plugin.js';
+
+const request: ChatRequest = {
+  model: 'gpt-4o',
+  messages: [{ role: 'user', content: [{ type: 'text', text: 'hello there' }] }],
+};
+
+function context(overrides: Partial<Parameters<typeof createRequestContext>[0]> = {}): HostRequestContext {
+  return createRequestContext({ requestId: 'r1', dialect: 'openai', request, inputTokens: 10, ...overrides });
+}
+
+/** A plugin that records what happened to it, like a budget that reserves and settles. */
+function recorder(name: string, decide?: GatewayPlugin['onRequest']): GatewayPlugin & { log: string[] } {
+  const log: string[] = [];
+  return {
+    name,
+    log,
+    onRequest(ctx) {
+      log.push(`request:${ctx.inputTokens}`);
+      return decide?.(ctx) as ReturnType<NonNullable<GatewayPlugin['onRequest']>>;
+    },
+    onResponse(_ctx, outcome) {
+      log.push(`response:${outcome.usage.outputTokens}`);
+    },
+    onAbort(_ctx, outcome) {
+      log.push(`abort:${outcome.reason}`);
+    },
+    onError(_ctx, error) {
+      log.push(`error:${error.code}`);
+    },
+  };
+}
+
+describe('runRequestHooks', () => {
+  describe('when every plugin allows', () => {
+    it('admits them all, in order', async () => {
+      const first = recorder('first');
+      const second = recorder('second', () => ({ action: 'allow' }));
+      const result = await runRequestHooks([first, second], context(), () => 0);
+      expect(result).toEqual({ action: 'allow', admitted: [first, second] });
+    });
+  });
+
+  describe('when a plugin rewrites the request', () => {
+    it('gives the next plugin the new request with its tokens recounted', async () => {
+      const shorter: ChatRequest = { ...request, messages: [] };
+      const memory = recorder('memory', () => ({ action: 'rewrite', request: shorter }));
+      const budget = recorder('budget');
+      const ctx = context();
+      await runRequestHooks([memory, budget], ctx, (rewritten) => rewritten.messages.length + 3);
+      expect(budget.log).toEqual(['request:3']);
+      expect(ctx.request).toBe(shorter);
+      expect(ctx.inputTokens).toBe(3);
+    });
+  });
+
+  describe('when a later plugin denies', () => {
+    it('stops the chain and releases the plugins that had admitted the call', async () => {
+      const budget = recorder('budget');
+      const loop = recorder('loop', () => ({
+        action: 'deny',
+        code: 'loop_detected',
+        status: 429,
+        message: 'the agent repeats itself',
+      }));
+      const never = recorder('never');
+      const result = await runRequestHooks([budget, loop, never], context(), () => 0);
+      expect(result).toMatchObject({
+        action: 'deny',
+        plugin: 'loop',
+        decision: { code: 'loop_detected', status: 429 },
+      });
+      expect(budget.log).toEqual(['request:10', 'error:loop_detected']);
+      expect(never.log).toEqual([]);
+    });
+  });
+
+  describe('when a plugin throws', () => {
+    it('releases earlier plugins and throws CORE_PLUGIN_FAILED with the cause', async () => {
+      const budget = recorder('budget');
+      const broken = recorder('broken', () => {
+        throw new Error('disk full');
+      });
+      const attempt = runRequestHooks([budget, broken], context(), () => 0);
+      await expect(attempt).rejects.toMatchObject({
+        code: 'CORE_PLUGIN_FAILED',
+        cause: new Error('disk full'),
+      });
+      expect(budget.log).toEqual(['request:10', 'error:CORE_PLUGIN_FAILED']);
+    });
+  });
+});
+
+describe('runStreamHooks', () => {
+  describe('when a plugin cuts the stream', () => {
+    it('aborts the context signal and reports the cut', () => {
+      const ctx = context();
+      const killswitch: GatewayPlugin = {
+        name: 'killswitch',
+        onStreamEvent: (_ctx, _event, progress) =>
+          progress.outputTokens >= 100
+            ? { action: 'cut', code: 'budget_exceeded', message: 'reservation spent' }
+            : undefined,
+      };
+      const event = { type: 'text-delta', text: 'x' } as const;
+      expect(runStreamHooks([killswitch], ctx, event, { outputTokens: 50, costUsd: 0.01 })).toBeUndefined();
+      expect(ctx.signal.aborted).toBe(false);
+      const cut = runStreamHooks([killswitch], ctx, event, { outputTokens: 100, costUsd: 0.02 });
+      expect(cut).toMatchObject({ code: 'budget_exceeded' });
+      expect(ctx.signal.aborted).toBe(true);
+      expect(ctx.cut?.code).toBe('budget_exceeded');
+    });
+  });
+});
+
+describe('settle hooks', () => {
+  describe('when one plugin fails while settling', () => {
+    it('still settles the others and logs the failure', async () => {
+      const errors: string[] = [];
+      const logger = { debug() {}, info() {}, warn() {}, error: (message: string) => errors.push(message) };
+      const broken: GatewayPlugin = {
+        name: 'broken',
+        onResponse() {
+          throw new Error('boom');
+        },
+      };
+      const budget = recorder('budget');
+      const outcome = {
+        usage: { inputTokens: 10, outputTokens: 5 },
+        costUsd: 0.001,
+        streamed: false,
+        status: 200,
+      };
+      await runResponseHooks([broken, budget], context(), outcome, logger);
+      expect(budget.log).toEqual(['response:5']);
+      expect(errors).toEqual(['plugin settle hook failed']);
+    });
+  });
+
+  it('passes abort and error outcomes through', async () => {
+    const budget = recorder('budget');
+    const ctx = context();
+    await runAbortHooks([budget], ctx, {
+      usage: { inputTokens: 1, outputTokens: 2 },
+      costUsd: 0,
+      reason: 'client-disconnect',
+    });
+    await runErrorHooks([budget], ctx, new BallastError('PROXY_ALL_TARGETS_FAILED', 'every target failed'));
+    expect(budget.log).toEqual(['abort:client-disconnect', 'error:PROXY_ALL_TARGETS_FAILED']);
+  });
+});
+
+describe('createRequestContext', () => {
+  describe('when the host signal aborts (client disconnect)', () => {
+    it('aborts the context signal too', () => {
+      const client = new AbortController();
+      const ctx = context({ signal: client.signal });
+      client.abort();
+      expect(ctx.signal.aborted).toBe(true);
+    });
+  });
+
+  it('collects response headers case-insensitively', () => {
+    const ctx = context();
+    ctx.setResponseHeader('X-Ballast-Session-Spend-Usd', '0.25');
+    expect([...ctx.responseHeaders]).toEqual([['x-ballast-session-spend-usd', '0.25']]);
+  });
+});

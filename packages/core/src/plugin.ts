@@ -1,0 +1,412 @@
+import type { ChatRequest, ChatResponse, Dialect, StreamEvent, Usage } from './chat.js';
+import { BallastError } from './errors.js';
+import type { Logger } from './logger.js';
+import type { Pricing } from './pricing.js';
+import type { Store } from './store.js';
+
+/** A provider and model the request may be sent to, in route order. */
+export interface RouteTarget {
+  provider: string;
+  model: string;
+}
+
+/**
+ * Everything a plugin knows about one call. The host (the proxy, or killswitch's `guardFetch`)
+ * creates it with {@link createRequestContext}; plugins read it and act through its methods.
+ */
+export interface RequestContext {
+  /** Unique id of this call (`x-ballast-request-id`). */
+  readonly requestId: string;
+  /** `x-ballast-session`, when the client sent one. */
+  readonly sessionId: string | undefined;
+  /** `x-ballast-agent`, when the client sent one. */
+  readonly agent: string | undefined;
+  /** A stable, non-secret id of the client's key (e.g. a hash prefix), when known. */
+  readonly clientKey: string | undefined;
+  /** The dialect of the endpoint the client called. */
+  readonly dialect: Dialect;
+  /** The model the client asked for. */
+  readonly model: string;
+  /** The request in neutral form, after any rewrite by an earlier plugin. */
+  readonly request: ChatRequest;
+  /** The body as the client sent it. */
+  readonly rawRequest: unknown;
+  /** Input tokens of `request`, counted with core's tokenizer (recounted after a rewrite). */
+  readonly inputTokens: number;
+  /** The route's targets in order; the call may fall back along them. */
+  readonly candidates: readonly RouteTarget[];
+  /** The target of the current attempt, once one is chosen. */
+  readonly target: RouteTarget | undefined;
+  /** Request headers, lower-cased, with credentials removed. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** Aborted when the call is cut by a plugin, the client goes away, or the host times out. */
+  readonly signal: AbortSignal;
+  /** Millisecond timestamp of the call's arrival. */
+  readonly startedAt: number;
+  /** Scratch space for plugins, per call. Key it by something the plugin owns (a symbol). */
+  readonly state: Map<symbol | string, unknown>;
+  /** Cuts the call: the host aborts upstream and ends the client's response with this error. */
+  abort(cut: CutDecision): void;
+  /** Adds a header to the client's response (ignored once headers have been sent). */
+  setResponseHeader(name: string, value: string): void;
+  /** The headers plugins set for the response so far. */
+  readonly responseHeaders: ReadonlyMap<string, string>;
+}
+
+/** Let the call go ahead. */
+export interface AllowDecision {
+  action: 'allow';
+}
+
+/** Refuse the call; the client gets an error in its dialect with this status and code. */
+export interface DenyDecision {
+  action: 'deny';
+  /** Stable code, e.g. `budget_exceeded` (becomes `error.code` / `error.type` on the wire). */
+  code: string;
+  status: number;
+  message: string;
+  /** Extra response headers (e.g. `retry-after`). */
+  headers?: Record<string, string>;
+}
+
+/** Send a different request upstream (e.g. memory's compacted messages). */
+export interface RewriteDecision {
+  action: 'rewrite';
+  request: ChatRequest;
+}
+
+/** What `onRequest` may decide. Returning nothing means allow. */
+export type RequestDecision = AllowDecision | DenyDecision | RewriteDecision;
+
+/** Stop a call mid-flight. */
+export interface CutDecision {
+  action: 'cut';
+  code: string;
+  message: string;
+  /** Status used if the response has not started yet. @default 403 */
+  status?: number;
+}
+
+/** What `onStreamEvent` may decide. Returning nothing means continue. */
+export type StreamDecision = { action: 'continue' } | CutDecision;
+
+/** How far a stream has got. */
+export interface StreamProgress {
+  /** Output tokens streamed so far (counted from the deltas, before the provider reports a total). */
+  outputTokens: number;
+  /** Cost so far at the target model's price, when the price is known. */
+  costUsd: number | undefined;
+}
+
+/** The outcome of a call that completed. */
+export interface CompletionOutcome {
+  usage: Usage;
+  /** USD at the target model's price; undefined when the price is unknown. */
+  costUsd: number | undefined;
+  streamed: boolean;
+  /** The neutral response (non-streamed calls only). */
+  response?: ChatResponse;
+  status: number;
+}
+
+/** The outcome of a call that was cut short (client gone, plugin cut, timeout) after it started. */
+export interface AbortOutcome {
+  /** Usage so far: reported by the provider where it was, else counted from what was streamed. */
+  usage: Usage;
+  costUsd: number | undefined;
+  reason: 'client-disconnect' | 'cut' | 'timeout';
+  /** The cut's code when `reason` is `cut`. */
+  code?: string;
+}
+
+/** A plain HTTP route a plugin mounts on the host (admin API, dashboard data). */
+export interface PluginRoute {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  /** Exact path, e.g. `/admin/kill`. */
+  path: string;
+  /** `admin` routes require the host's admin bearer token. */
+  auth: 'admin' | 'none';
+  handle(request: Request): Response | Promise<Response>;
+}
+
+/**
+ * A gateway plugin: the contract the proxy runs and killswitch and memory implement.
+ *
+ * For every call the host runs `onRequest` of each plugin in configured order. A rewrite feeds
+ * the next plugin; a deny stops the chain. After that, every plugin whose `onRequest` ran and did
+ * not deny gets exactly one of `onResponse`, `onAbort` or `onError`, so a reservation taken before
+ * the call is always settled or released.
+ */
+export interface GatewayPlugin {
+  /** Name used in logs, metrics and decision headers. */
+  readonly name: string;
+  /** Before the request goes upstream: allow, deny or rewrite. */
+  onRequest?(context: RequestContext): RequestDecision | undefined | Promise<RequestDecision | undefined>;
+  /** On each upstream stream event, in order, before it reaches the client. Keep it fast and synchronous. */
+  onStreamEvent?(
+    context: RequestContext,
+    event: StreamEvent,
+    progress: StreamProgress,
+  ): StreamDecision | undefined;
+  /** After a call completed, with its real usage and cost. */
+  onResponse?(context: RequestContext, outcome: CompletionOutcome): void | Promise<void>;
+  /** After a call was cut short once started. */
+  onAbort?(context: RequestContext, outcome: AbortOutcome): void | Promise<void>;
+  /** After a call failed: every target failed, or a later plugin denied it. */
+  onError?(context: RequestContext, error: BallastError): void | Promise<void>;
+  /** HTTP routes to mount. */
+  readonly routes?: readonly PluginRoute[];
+  /** Releases timers, connections and subscriptions. */
+  close?(): void | Promise<void>;
+}
+
+/** What the host gives a plugin factory. */
+export interface PluginHost {
+  logger: Logger;
+  pricing: Pricing;
+  /** The host's shared-state store, when one is configured. */
+  store?: Store;
+}
+
+/**
+ * A plugin module's export: `export default` (or `export const createPlugin`) a factory.
+ * The proxy loads `use: "@ballast/killswitch"` with `import()` and calls it with `options`.
+ */
+export type GatewayPluginFactory<Options = Record<string, unknown>> = (
+  options: Options,
+  host: PluginHost,
+) => GatewayPlugin | Promise<GatewayPlugin>;
+
+/**
+ * Identity helper that types a plugin factory.
+ * @param factory the factory
+ * @returns the same factory
+ */
+export function defineGatewayPlugin<Options>(
+  factory: GatewayPluginFactory<Options>,
+): GatewayPluginFactory<Options> {
+  return factory;
+}
+
+/** What {@link createRequestContext} needs. */
+export interface RequestContextInit {
+  requestId: string;
+  dialect: Dialect;
+  request: ChatRequest;
+  rawRequest?: unknown;
+  inputTokens: number;
+  sessionId?: string;
+  agent?: string;
+  clientKey?: string;
+  candidates?: RouteTarget[];
+  headers?: Record<string, string>;
+  /** A signal of the host's own (client disconnect); the context's signal follows it. */
+  signal?: AbortSignal;
+  now?: () => number;
+}
+
+/** A request context plus the methods only the host calls. */
+export interface HostRequestContext extends RequestContext {
+  /** Replaces the request (after a rewrite) with its recounted input tokens. */
+  replaceRequest(request: ChatRequest, inputTokens: number): void;
+  /** Records the target of the current attempt. */
+  setTarget(target: RouteTarget): void;
+  /** The cut a plugin asked for, if any. */
+  readonly cut: CutDecision | undefined;
+}
+
+/**
+ * Creates the context of one call. Hosts call this; plugins receive it.
+ * @param init what the host knows of the call
+ * @returns the context
+ */
+export function createRequestContext(init: RequestContextInit): HostRequestContext {
+  const controller = new AbortController();
+  if (init.signal) {
+    if (init.signal.aborted) controller.abort(init.signal.reason);
+    else init.signal.addEventListener('abort', () => controller.abort(init.signal?.reason), { once: true });
+  }
+  const responseHeaders = new Map<string, string>();
+  let request = init.request;
+  let inputTokens = init.inputTokens;
+  let target: RouteTarget | undefined;
+  let cut: CutDecision | undefined;
+  return {
+    requestId: init.requestId,
+    sessionId: init.sessionId,
+    agent: init.agent,
+    clientKey: init.clientKey,
+    dialect: init.dialect,
+    model: init.request.model,
+    get request() {
+      return request;
+    },
+    rawRequest: init.rawRequest,
+    get inputTokens() {
+      return inputTokens;
+    },
+    candidates: init.candidates ?? [],
+    get target() {
+      return target;
+    },
+    headers: init.headers ?? {},
+    signal: controller.signal,
+    startedAt: (init.now ?? Date.now)(),
+    state: new Map(),
+    abort(decision) {
+      if (cut) return;
+      cut = decision;
+      controller.abort(new BallastError(`CUT_${decision.code.toUpperCase()}`, decision.message));
+    },
+    setResponseHeader(name, value) {
+      responseHeaders.set(name.toLowerCase(), value);
+    },
+    responseHeaders,
+    replaceRequest(next, tokens) {
+      request = next;
+      inputTokens = tokens;
+    },
+    setTarget(next) {
+      target = next;
+    },
+    get cut() {
+      return cut;
+    },
+  };
+}
+
+/** The result of {@link runRequestHooks}. */
+export type RequestHooksResult =
+  | { action: 'allow'; admitted: GatewayPlugin[] }
+  | { action: 'deny'; decision: DenyDecision; plugin: string };
+
+/**
+ * Runs `onRequest` of each plugin in order, applying rewrites. On a deny, earlier plugins that
+ * admitted the call get `onError` at once, so their reservations are released.
+ *
+ * @param plugins the plugins, in configured order
+ * @param context the call's context
+ * @param recount counts the input tokens of a rewritten request
+ * @returns allow with the plugins that must later be settled, or the deny and who decided it
+ * @throws BallastError `CORE_PLUGIN_FAILED` when a hook throws (earlier plugins are released first)
+ */
+export async function runRequestHooks(
+  plugins: readonly GatewayPlugin[],
+  context: HostRequestContext,
+  recount: (request: ChatRequest) => number,
+): Promise<RequestHooksResult> {
+  const admitted: GatewayPlugin[] = [];
+  for (const plugin of plugins) {
+    let decision: RequestDecision | undefined;
+    try {
+      decision = await plugin.onRequest?.(context);
+    } catch (error) {
+      const failure = new BallastError('CORE_PLUGIN_FAILED', `plugin ${plugin.name} failed in onRequest`, {
+        cause: error,
+        status: 500,
+      });
+      await runErrorHooks(admitted, context, failure);
+      throw failure;
+    }
+    if (decision?.action === 'deny') {
+      const error = new BallastError(decision.code, decision.message, { status: decision.status });
+      await runErrorHooks(admitted, context, error);
+      return { action: 'deny', decision, plugin: plugin.name };
+    }
+    if (decision?.action === 'rewrite') context.replaceRequest(decision.request, recount(decision.request));
+    admitted.push(plugin);
+  }
+  return { action: 'allow', admitted };
+}
+
+/**
+ * Runs `onStreamEvent` of each admitted plugin; the first cut wins and is recorded on the context.
+ * @param plugins the admitted plugins
+ * @param context the call's context
+ * @param event the neutral stream event about to reach the client
+ * @param progress output so far
+ * @returns the cut, if a plugin asked for one
+ */
+export function runStreamHooks(
+  plugins: readonly GatewayPlugin[],
+  context: HostRequestContext,
+  event: StreamEvent,
+  progress: StreamProgress,
+): CutDecision | undefined {
+  for (const plugin of plugins) {
+    const decision = plugin.onStreamEvent?.(context, event, progress);
+    if (decision?.action === 'cut') {
+      context.abort(decision);
+      return decision;
+    }
+  }
+  return context.cut;
+}
+
+/**
+ * Runs a settle hook on every admitted plugin, isolating failures: one plugin's error never
+ * stops another's settlement. Failures are logged.
+ */
+async function runSettleHooks(
+  plugins: readonly GatewayPlugin[],
+  run: (plugin: GatewayPlugin) => void | Promise<void>,
+  logger?: Logger,
+): Promise<void> {
+  await Promise.all(
+    plugins.map(async (plugin) => {
+      try {
+        await run(plugin);
+      } catch (error) {
+        logger?.error('plugin settle hook failed', { plugin: plugin.name, error: String(error) });
+      }
+    }),
+  );
+}
+
+/**
+ * Tells every admitted plugin the call completed.
+ * @param plugins the admitted plugins
+ * @param context the call's context
+ * @param outcome usage and cost
+ * @param logger where hook failures are logged
+ */
+export function runResponseHooks(
+  plugins: readonly GatewayPlugin[],
+  context: RequestContext,
+  outcome: CompletionOutcome,
+  logger?: Logger,
+): Promise<void> {
+  return runSettleHooks(plugins, (plugin) => plugin.onResponse?.(context, outcome), logger);
+}
+
+/**
+ * Tells every admitted plugin the call was cut short.
+ * @param plugins the admitted plugins
+ * @param context the call's context
+ * @param outcome usage so far and the reason
+ * @param logger where hook failures are logged
+ */
+export function runAbortHooks(
+  plugins: readonly GatewayPlugin[],
+  context: RequestContext,
+  outcome: AbortOutcome,
+  logger?: Logger,
+): Promise<void> {
+  return runSettleHooks(plugins, (plugin) => plugin.onAbort?.(context, outcome), logger);
+}
+
+/**
+ * Tells every admitted plugin the call failed.
+ * @param plugins the admitted plugins
+ * @param context the call's context
+ * @param error why
+ * @param logger where hook failures are logged
+ */
+export function runErrorHooks(
+  plugins: readonly GatewayPlugin[],
+  context: RequestContext,
+  error: BallastError,
+  logger?: Logger,
+): Promise<void> {
+  return runSettleHooks(plugins, (plugin) => plugin.onError?.(context, error), logger);
+}
