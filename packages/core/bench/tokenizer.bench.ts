@@ -8,9 +8,9 @@
  * (CC BY-NC); without it the corpus is the repo's own Markdown and TypeScript.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createRequire } from 'node:module';
 import { Tiktoken } from 'js-tiktoken/lite';
 import o200kBase from 'js-tiktoken/ranks/o200k_base';
 import type { ChatMessage, ChatRequest } from '../src/chat.js';
@@ -19,7 +19,10 @@ import { countRequestTokens, countTextTokens } from '../src/tokens.js';
 // tokens.ts loads gpt-tokenizer's CommonJS build lazily; clear that same instance's merge cache.
 const { clearMergeCache, countTokens: gptTokenizerCount } = createRequire(import.meta.url)(
   'gpt-tokenizer/cjs/encoding/o200k_base',
-) as { clearMergeCache(): void; countTokens(text: string, options?: { disallowedSpecial?: Set<string> }): number };
+) as {
+  clearMergeCache(): void;
+  countTokens(text: string, options?: { disallowedSpecial?: Set<string> }): number;
+};
 
 const targetBytes = 100 * 1024;
 const warmupIterations = 5;

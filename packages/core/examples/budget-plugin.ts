@@ -1,4 +1,4 @@
-import { type GatewayPlugin, defineGatewayPlugin } from '@ballast/core';
+import { defineGatewayPlugin, type GatewayPlugin } from '@ballast/core';
 
 /** A toy per-session budget: reserve the worst case before the call, settle the real cost after. */
 export default defineGatewayPlugin<{ usdPerSession: number }>((options, host) => {
@@ -20,7 +20,12 @@ export default defineGatewayPlugin<{ usdPerSession: number }>((options, host) =>
       const worst = host.pricing.worstCaseCost(context.request).usd;
       const used = spent.get(session) ?? 0;
       if (used + worst > options.usdPerSession) {
-        return { action: 'deny', code: 'budget_exceeded', status: 402, message: `session ${session} would pass its budget` };
+        return {
+          action: 'deny',
+          code: 'budget_exceeded',
+          status: 402,
+          message: `session ${session} would pass its budget`,
+        };
       }
       spent.set(session, used + worst);
       reserved.set(context.requestId, worst);

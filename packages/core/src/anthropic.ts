@@ -9,7 +9,6 @@ import type {
   StopReason,
   StreamEvent,
   TextPart,
-  ToolCallPart,
   ToolChoice,
   ToolDefinition,
   ToolResultPart,

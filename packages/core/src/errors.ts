@@ -35,8 +35,6 @@ export class BallastError extends Error {
   readonly status: number | undefined;
   /** Structured details safe to show a user. */
   readonly details: Record<string, unknown> | undefined;
-  /** The cross-copy marker read by {@link BallastError.isInstance}. */
-  readonly [marker] = true;
 
   /**
    * @param code stable package-prefixed code
@@ -50,6 +48,8 @@ export class BallastError extends Error {
     this.isRetryable = options.isRetryable ?? false;
     this.status = options.status;
     this.details = options.details;
+    // A runtime marker only: typing it would make two copies of core's BallastError incompatible.
+    Object.defineProperty(this, marker, { value: true });
   }
 
   /**

@@ -11,12 +11,15 @@ import { createPricing } from './pricing.js';
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
 
 describe('README examples', () => {
-  it.each(['examples/quick-start.ts', 'examples/budget-plugin.ts'])('shows %s exactly as the file is', (path) => {
-    const marker = `<!-- example: ${path} -->`;
-    expect(readme).toContain(marker);
-    const block = readme.slice(readme.indexOf(marker)).split('```ts\n')[1]?.split('```')[0];
-    expect(block).toBe(readFileSync(new URL(`../${path}`, import.meta.url), 'utf8'));
-  });
+  it.each(['examples/quick-start.ts', 'examples/budget-plugin.ts'])(
+    'shows %s exactly as the file is',
+    (path) => {
+      const marker = `<!-- example: ${path} -->`;
+      expect(readme).toContain(marker);
+      const block = readme.slice(readme.indexOf(marker)).split('```ts\n')[1]?.split('```')[0];
+      expect(block).toBe(readFileSync(new URL(`../${path}`, import.meta.url), 'utf8'));
+    },
+  );
 });
 
 describe('examples/budget-plugin', () => {
@@ -50,11 +53,28 @@ describe('examples/budget-plugin', () => {
   describe('when a call settles below its reservation', () => {
     it('frees the difference for the next call', async () => {
       const plugin = await budgetPlugin({ usdPerSession: worst * 1.5 }, { logger: silentLogger, pricing });
-      const first = createRequestContext({ requestId: 'a', sessionId: 's2', dialect: 'openai', request, inputTokens: 10 });
+      const first = createRequestContext({
+        requestId: 'a',
+        sessionId: 's2',
+        dialect: 'openai',
+        request,
+        inputTokens: 10,
+      });
       expect((await runRequestHooks([plugin], first, () => 10)).action).toBe('allow');
       const usage = { inputTokens: 10, outputTokens: 5 };
-      await runResponseHooks([plugin], first, { usage, costUsd: pricing.costOf('gpt-4o-mini', usage), streamed: false, status: 200 });
-      const second = createRequestContext({ requestId: 'b', sessionId: 's2', dialect: 'openai', request, inputTokens: 10 });
+      await runResponseHooks([plugin], first, {
+        usage,
+        costUsd: pricing.costOf('gpt-4o-mini', usage),
+        streamed: false,
+        status: 200,
+      });
+      const second = createRequestContext({
+        requestId: 'b',
+        sessionId: 's2',
+        dialect: 'openai',
+        request,
+        inputTokens: 10,
+      });
       expect((await runRequestHooks([plugin], second, () => 10)).action).toBe('allow');
     });
   });
