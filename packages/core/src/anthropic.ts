@@ -22,6 +22,7 @@ import {
   optionalArray,
   optionalNumber,
   parseToolArguments,
+  readRequestHead,
   requireString,
   unknownFields,
   unsupported,
@@ -161,13 +162,9 @@ const requestFields = new Set([
  * @throws BallastError `CORE_INVALID_REQUEST` naming the field when the body is malformed,
  *   `CORE_CONVERSION_UNSUPPORTED` for blocks with no neutral form (documents, search results)
  */
-export function fromAnthropicRequest(body: unknown): ChatRequest {
-  if (!isJsonObject(body)) invalid('body', 'a JSON object', body);
-  const model = requireString(body, 'model', 'body');
-  const rawMessages = optionalArray(body, 'messages', 'body');
-  if (!rawMessages) invalid('body.messages', 'an array of messages', body.messages);
-
-  const request: ChatRequest = { model, messages: anthropicMessagesToNeutral(rawMessages) };
+export function fromAnthropicRequest(input: unknown): ChatRequest {
+  const { body, model, messages } = readRequestHead(input);
+  const request: ChatRequest = { model, messages: anthropicMessagesToNeutral(messages) };
   const rest: JsonObject = unknownFields(body, requestFields) ?? {};
   if (body.system !== undefined && body.system !== null) {
     request.system = anthropicBlocksToNeutral(body.system, 'body.system').map((part) => {

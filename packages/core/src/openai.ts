@@ -21,6 +21,7 @@ import {
   type JsonObject,
   optionalArray,
   optionalNumber,
+  readRequestHead,
   requireString,
   unknownFields,
   unsupported,
@@ -190,13 +191,9 @@ const requestFields = new Set([
  * request.maxOutputTokens; // from max_completion_tokens or max_tokens
  * ```
  */
-export function fromOpenAIRequest(body: unknown): ChatRequest {
-  if (!isJsonObject(body)) invalid('body', 'a JSON object', body);
-  const model = requireString(body, 'model', 'body');
-  const rawMessages = optionalArray(body, 'messages', 'body');
-  if (!rawMessages) invalid('body.messages', 'an array of messages', body.messages);
-
-  const request: ChatRequest = { model, messages: openAIMessagesToNeutral(rawMessages) };
+export function fromOpenAIRequest(input: unknown): ChatRequest {
+  const { body, model, messages } = readRequestHead(input);
+  const request: ChatRequest = { model, messages: openAIMessagesToNeutral(messages) };
   const tools = optionalArray(body, 'tools', 'body');
   if (tools) request.tools = tools.map((tool, index) => openAIToolToNeutral(tool, `body.tools[${index}]`));
   if (body.tool_choice !== undefined && body.tool_choice !== null) {

@@ -64,7 +64,17 @@ export interface Pricing {
   worstCaseCost(request: ChatRequest, options?: TokenCountOptions): WorstCaseCost;
 }
 
-const anthropicLimits = { contextWindow: 200_000 } as const;
+/** An Anthropic price: cache reads at 0.1 × input, 5-minute cache writes at 1.25 × input, 200k context. */
+function anthropicPrice(input: number, output: number, maxOutputTokens: number): ModelPrice {
+  return {
+    input,
+    cachedInput: input / 10,
+    cacheWrite: input * 1.25,
+    output,
+    maxOutputTokens,
+    contextWindow: 200_000,
+  };
+}
 
 /**
  * Built-in list prices in USD per million tokens: standard tier (not batch, not priority, not
@@ -132,95 +142,18 @@ export const defaultPricing: PricingTable = deepFreeze({
   'gpt-4-turbo': { input: 10, output: 30, maxOutputTokens: 4_096, contextWindow: 128_000 },
   'gpt-3.5-turbo': { input: 0.5, output: 1.5, maxOutputTokens: 4_096, contextWindow: 16_385 },
 
-  // Anthropic
-  'claude-opus-4-5': {
-    input: 5,
-    cachedInput: 0.5,
-    cacheWrite: 6.25,
-    output: 25,
-    maxOutputTokens: 64_000,
-    ...anthropicLimits,
-  },
-  'claude-opus-4-1': {
-    input: 15,
-    cachedInput: 1.5,
-    cacheWrite: 18.75,
-    output: 75,
-    maxOutputTokens: 32_000,
-    ...anthropicLimits,
-  },
-  'claude-opus-4': {
-    input: 15,
-    cachedInput: 1.5,
-    cacheWrite: 18.75,
-    output: 75,
-    maxOutputTokens: 32_000,
-    ...anthropicLimits,
-  },
-  'claude-opus-4-0': {
-    input: 15,
-    cachedInput: 1.5,
-    cacheWrite: 18.75,
-    output: 75,
-    maxOutputTokens: 32_000,
-    ...anthropicLimits,
-  },
-  'claude-sonnet-4-5': {
-    input: 3,
-    cachedInput: 0.3,
-    cacheWrite: 3.75,
-    output: 15,
-    maxOutputTokens: 64_000,
-    ...anthropicLimits,
-  },
-  'claude-sonnet-4': {
-    input: 3,
-    cachedInput: 0.3,
-    cacheWrite: 3.75,
-    output: 15,
-    maxOutputTokens: 64_000,
-    ...anthropicLimits,
-  },
-  'claude-sonnet-4-0': {
-    input: 3,
-    cachedInput: 0.3,
-    cacheWrite: 3.75,
-    output: 15,
-    maxOutputTokens: 64_000,
-    ...anthropicLimits,
-  },
-  'claude-3-7-sonnet': {
-    input: 3,
-    cachedInput: 0.3,
-    cacheWrite: 3.75,
-    output: 15,
-    maxOutputTokens: 64_000,
-    ...anthropicLimits,
-  },
-  'claude-haiku-4-5': {
-    input: 1,
-    cachedInput: 0.1,
-    cacheWrite: 1.25,
-    output: 5,
-    maxOutputTokens: 64_000,
-    ...anthropicLimits,
-  },
-  'claude-3-5-haiku': {
-    input: 0.8,
-    cachedInput: 0.08,
-    cacheWrite: 1,
-    output: 4,
-    maxOutputTokens: 8_192,
-    ...anthropicLimits,
-  },
-  'claude-3-haiku': {
-    input: 0.25,
-    cachedInput: 0.03,
-    cacheWrite: 0.3,
-    output: 1.25,
-    maxOutputTokens: 4_096,
-    ...anthropicLimits,
-  },
+  // Anthropic: cache reads at 0.1 x input, 5-minute cache writes at 1.25 x input (claude-3-haiku rounds both)
+  'claude-opus-4-5': anthropicPrice(5, 25, 64_000),
+  'claude-opus-4-1': anthropicPrice(15, 75, 32_000),
+  'claude-opus-4': anthropicPrice(15, 75, 32_000),
+  'claude-opus-4-0': anthropicPrice(15, 75, 32_000),
+  'claude-sonnet-4-5': anthropicPrice(3, 15, 64_000),
+  'claude-sonnet-4': anthropicPrice(3, 15, 64_000),
+  'claude-sonnet-4-0': anthropicPrice(3, 15, 64_000),
+  'claude-3-7-sonnet': anthropicPrice(3, 15, 64_000),
+  'claude-haiku-4-5': anthropicPrice(1, 5, 64_000),
+  'claude-3-5-haiku': anthropicPrice(0.8, 4, 8_192),
+  'claude-3-haiku': { ...anthropicPrice(0.25, 1.25, 4_096), cachedInput: 0.03, cacheWrite: 0.3 },
 
   // Google (prompts up to 200k tokens for 2.5 Pro)
   'gemini-2.5-pro': {

@@ -78,3 +78,12 @@ export function parseToolArguments(text: string, path: string): JsonObject {
   if (!isJsonObject(parsed)) invalid(path, 'tool-call arguments that are a JSON object', parsed);
   return parsed;
 }
+
+/** The fields every request of either dialect starts with, checked. */
+export function readRequestHead(body: unknown): { body: JsonObject; model: string; messages: unknown[] } {
+  if (!isJsonObject(body)) invalid('body', 'a JSON object', body);
+  const model = requireString(body, 'model', 'body');
+  const messages = optionalArray(body, 'messages', 'body');
+  if (!messages) invalid('body.messages', 'an array of messages', body.messages);
+  return { body, model, messages };
+}
