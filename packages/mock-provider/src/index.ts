@@ -1,0 +1,8 @@
+// The whole public surface of @ballast/mock-provider.
+
+export {
+  createMockProvider,
+  type MockProvider,
+  type MockProviderOptions,
+} from './mock-provider.js';
+export type { MockReply, MockToolCall, MockUsage, RecordedRequest } from './reply.js';
