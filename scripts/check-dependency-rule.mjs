@@ -2,7 +2,9 @@
 // Enforces the dependency rule of ARCHITECTURE.md:
 //   core <- {proxy, killswitch, memory, mcp-git, graphql-client, rem} <- apps/demo
 // A feature package may depend on @ballast/core only; core on no @ballast package;
-// apps may depend on anything. Checked in package.json and in import specifiers.
+// apps may depend on anything. The private test double @ballast/mock-provider may be a
+// devDependency of anything, and is importable from tests and benches only.
+// Checked in package.json and in import specifiers.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
@@ -56,8 +58,10 @@ for (const folder of ['packages', 'apps']) {
       ...manifest.peerDependencies,
       ...manifest.optionalDependencies,
     };
+    const testOnly = (dep) =>
+      dep === '@ballast/mock-provider' && manifest.devDependencies?.[dep] !== undefined;
     for (const dep of Object.keys(deps)) {
-      if (dep.startsWith('@ballast/') && !allowed(dep)) {
+      if (dep.startsWith('@ballast/') && !allowed(dep) && !testOnly(dep)) {
         problems.push(`${manifest.name} depends on ${dep} (package.json)`);
       }
     }
@@ -67,7 +71,8 @@ for (const folder of ['packages', 'apps']) {
         /(?:from\s+|import\s*\(\s*|require\s*\(\s*)['"](@ballast\/[^'"/]+)/g,
       )) {
         const dep = match[1];
-        if (dep !== manifest.name && !allowed(dep)) {
+        const inTests = /\.test\.ts$|test-|\/bench\//.test(file);
+        if (dep !== manifest.name && !allowed(dep) && !(testOnly(dep) && inTests)) {
           problems.push(`${relative(root, file)} imports ${dep}`);
         }
       }

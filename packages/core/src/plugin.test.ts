@@ -163,6 +163,33 @@ describe('settle hooks', () => {
 });
 
 describe('createRequestContext', () => {
+  describe('when request and input tokens are given lazily', () => {
+    it('parses and counts only when a plugin reads them, once', () => {
+      let parses = 0;
+      let counts = 0;
+      const ctx = createRequestContext({
+        requestId: 'r2',
+        dialect: 'openai',
+        model: 'gpt-4o',
+        request: () => {
+          parses += 1;
+          return request;
+        },
+        inputTokens: () => {
+          counts += 1;
+          return 42;
+        },
+      });
+      expect(ctx.model).toBe('gpt-4o');
+      expect(parses + counts).toBe(0);
+      expect(ctx.request).toBe(request);
+      expect(ctx.inputTokens).toBe(42);
+      expect(ctx.inputTokens).toBe(42);
+      expect([parses, counts]).toEqual([1, 1]);
+      expect(ctx.rewritten).toBe(false);
+    });
+  });
+
   describe('when the host signal aborts (client disconnect)', () => {
     it('aborts the context signal too', () => {
       const client = new AbortController();

@@ -192,9 +192,13 @@ export function defineGatewayPlugin<Options>(
 export interface RequestContextInit {
   requestId: string;
   dialect: Dialect;
-  request: ChatRequest;
+  /** The neutral request, or a function that parses it on first read (hosts keep unread requests unparsed). */
+  request: ChatRequest | (() => ChatRequest);
+  /** The model asked for; required when `request` is lazy. */
+  model?: string;
   rawRequest?: unknown;
-  inputTokens: number;
+  /** The counted input tokens, or a function that counts them on first read. */
+  inputTokens: number | (() => number);
   sessionId?: string;
   agent?: string;
   clientKey?: string;
@@ -209,6 +213,8 @@ export interface RequestContextInit {
 export interface HostRequestContext extends RequestContext {
   /** Replaces the request (after a rewrite) with its recounted input tokens. */
   replaceRequest(request: ChatRequest, inputTokens: number): void;
+  /** Whether a plugin replaced the request. */
+  readonly rewritten: boolean;
   /** Records the target of the current attempt. */
   setTarget(target: RouteTarget): void;
   /** The cut a plugin asked for, if any. */
@@ -227,22 +233,34 @@ export function createRequestContext(init: RequestContextInit): HostRequestConte
     else init.signal.addEventListener('abort', () => controller.abort(init.signal?.reason), { once: true });
   }
   const responseHeaders = new Map<string, string>();
-  let request = init.request;
-  let inputTokens = init.inputTokens;
+  let request: ChatRequest | undefined = typeof init.request === 'function' ? undefined : init.request;
+  const parseRequest = typeof init.request === 'function' ? init.request : undefined;
+  let inputTokens: number | undefined = typeof init.inputTokens === 'function' ? undefined : init.inputTokens;
+  const countInput = typeof init.inputTokens === 'function' ? init.inputTokens : undefined;
+  const model = init.model ?? (request as ChatRequest | undefined)?.model;
+  if (model === undefined) {
+    throw new BallastError(
+      'CORE_INVALID_CONTEXT',
+      'createRequestContext needs `model` when `request` is lazy',
+    );
+  }
   let target: RouteTarget | undefined;
   let cut: CutDecision | undefined;
+  let rewritten = false;
   return {
     requestId: init.requestId,
     sessionId: init.sessionId,
     agent: init.agent,
     clientKey: init.clientKey,
     dialect: init.dialect,
-    model: init.request.model,
+    model,
     get request() {
+      request ??= (parseRequest as () => ChatRequest)();
       return request;
     },
     rawRequest: init.rawRequest,
     get inputTokens() {
+      inputTokens ??= (countInput as () => number)();
       return inputTokens;
     },
     candidates: init.candidates ?? [],
@@ -265,6 +283,10 @@ export function createRequestContext(init: RequestContextInit): HostRequestConte
     replaceRequest(next, tokens) {
       request = next;
       inputTokens = tokens;
+      rewritten = true;
+    },
+    get rewritten() {
+      return rewritten;
     },
     setTarget(next) {
       target = next;
