@@ -28,7 +28,11 @@ async function main(): Promise<void> {
   if (options.host !== undefined) config.server.host = options.host;
 
   // Logs go to stderr as JSON lines; stdout carries only the listening line.
-  const log = pino({ level: options.logLevel, base: { service: 'ballast-proxy' } }, pino.destination(2));
+  // Asynchronous writes keep logging off the request path; flushed before exit.
+  const log = pino(
+    { level: options.logLevel, base: { service: 'ballast-proxy' } },
+    pino.destination({ dest: 2, sync: false }),
+  );
   const proxy = await createProxy(config, { logger: fromPinoLogger(log) });
   const url = await proxy.listen();
   process.stdout.write(`ballast-proxy listening on ${url}\n`);
@@ -39,7 +43,10 @@ async function main(): Promise<void> {
     stopping = true;
     log.info({ signal }, 'shutting down: finishing in-flight requests');
     proxy.close().then(
-      () => process.exit(0),
+      () => {
+        log.flush();
+        process.exit(0);
+      },
       (error: unknown) => {
         log.error({ error: String(error) }, 'shutdown failed');
         process.exit(1);

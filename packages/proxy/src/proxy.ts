@@ -367,11 +367,15 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
       candidates: targets.map(
         (target): RouteTarget => ({ provider: target.provider.name, model: target.model }),
       ),
-      headers: Object.fromEntries(
-        Object.entries(request.headers)
-          .filter(([name]) => name !== 'authorization' && name !== 'x-api-key')
-          .map(([name, value]) => [name, Array.isArray(value) ? value.join(', ') : (value ?? '')]),
-      ),
+      // Only plugins read the headers: skip the copy when there are none.
+      headers:
+        plugins.length === 0
+          ? {}
+          : Object.fromEntries(
+              Object.entries(request.headers)
+                .filter(([name]) => name !== 'authorization' && name !== 'x-api-key')
+                .map(([name, value]) => [name, Array.isArray(value) ? value.join(', ') : (value ?? '')]),
+            ),
       signal: clientAbort.signal,
       now,
     });
@@ -429,6 +433,7 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
         upstreamBody = buildUpstreamRequest({
           clientDialect: dialect,
           rawBody,
+          rawBytes: raw,
           neutral: () => context.request,
           rewritten: context.rewritten,
           target,

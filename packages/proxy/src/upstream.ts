@@ -13,7 +13,7 @@ export interface ResolvedTarget {
 export interface UpstreamRequest {
   url: string;
   headers: Record<string, string>;
-  body: string;
+  body: string | Buffer;
 }
 
 const anthropicVersion = '2023-06-01';
@@ -31,6 +31,8 @@ const anthropicVersion = '2023-06-01';
 export function buildUpstreamRequest(options: {
   clientDialect: Dialect;
   rawBody: Record<string, unknown>;
+  /** The body's bytes as received: sent as they are when nothing needs changing. */
+  rawBytes?: Buffer;
   neutral: () => ChatRequest;
   rewritten: boolean;
   target: ResolvedTarget;
@@ -39,7 +41,17 @@ export function buildUpstreamRequest(options: {
 }): UpstreamRequest {
   const { provider, model } = options.target;
   let body: Record<string, unknown>;
-  if (provider.type === options.clientDialect && !options.rewritten) {
+  let bytes: Buffer | undefined;
+  const sameDialect = provider.type === options.clientDialect && !options.rewritten;
+  const needsUsageOption =
+    provider.type === 'openai' &&
+    options.stream &&
+    (options.rawBody.stream_options as { include_usage?: unknown } | undefined)?.include_usage !== true;
+  if (sameDialect && options.rawBytes && model === options.rawBody.model && !needsUsageOption) {
+    // Nothing to change: forward the client's bytes without re-serialising them.
+    body = options.rawBody;
+    bytes = options.rawBytes;
+  } else if (sameDialect) {
     body = { ...options.rawBody, model };
   } else {
     body = formatRequest(
@@ -48,7 +60,7 @@ export function buildUpstreamRequest(options: {
       { defaultMaxTokens: provider.defaultMaxTokens },
     ) as Record<string, unknown>;
   }
-  if (provider.type === 'openai' && options.stream) {
+  if (bytes === undefined && provider.type === 'openai' && options.stream) {
     const current =
       typeof body.stream_options === 'object' && body.stream_options !== null ? body.stream_options : {};
     body.stream_options = { ...current, include_usage: true };
@@ -71,7 +83,7 @@ export function buildUpstreamRequest(options: {
   Object.assign(headers, provider.headers);
   const url =
     provider.type === 'openai' ? `${provider.baseUrl}/chat/completions` : `${provider.baseUrl}/v1/messages`;
-  return { url, headers, body: JSON.stringify(body) };
+  return { url, headers, body: bytes ?? JSON.stringify(body) };
 }
 
 /** How an upstream attempt failed. */
