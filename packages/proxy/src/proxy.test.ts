@@ -230,6 +230,45 @@ describe('createProxy', () => {
     });
   });
 
+  describe('when every target is out of quota', () => {
+    it('answers 429 insufficient_quota naming what was tried, and tells the SDK not to retry', async () => {
+      const { url, primary, secondary } = await stackWith();
+      primary.setDefaultReply({ kind: 'quota' });
+      secondary.setDefaultReply({ kind: 'quota' });
+      const answer = await post(`${url}/v1/chat/completions`, {
+        model: 'mock-model',
+        messages: [{ role: 'user', content: 'x' }],
+      });
+      expect(answer.status).toBe(429);
+      expect(answer.headers.get('x-should-retry')).toBe('false');
+      expect(answer.json()).toMatchObject({
+        error: {
+          code: 'insufficient_quota',
+          message: expect.stringContaining('tried: primary/mock-model:quota, secondary/mock-model-b:quota'),
+        },
+      });
+    });
+  });
+
+  describe('when the provider breaks off a stream', () => {
+    it('ends the client stream with an error event in its dialect', async () => {
+      const { anthropic, primary } = await stackWith({
+        config: { routes: [{ match: '*', targets: [{ provider: 'primary' }] }] },
+      });
+      primary.setDefaultReply({
+        kind: 'disconnect',
+        afterChunks: 3,
+        text: 'one two three four five six seven eight',
+      });
+      const stream = anthropic.messages.stream({
+        model: 'm',
+        max_tokens: 50,
+        messages: [{ role: 'user', content: 'go' }],
+      });
+      await expect(stream.finalMessage()).rejects.toThrow(/broke off the stream/);
+    });
+  });
+
   describe('when a target cannot be reached', () => {
     it('falls back to the next one', async () => {
       const dead = await createMockProvider();

@@ -518,6 +518,17 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
               buffer = await readUpstream(upstream.body);
             } catch (error) {
               upstreamMs += performance.now() - upstreamStart;
+              if (clientAbort.signal.aborted) {
+                // The client left; the provider did nothing wrong.
+                const nothing = { inputTokens: 0, outputTokens: 0 };
+                await runAbortHooks(
+                  admitted,
+                  context,
+                  { usage: nothing, costUsd: 0, reason: 'client-disconnect' },
+                  logger,
+                );
+                return { status: 499, provider: target.provider.name };
+              }
               health.fail(target.key);
               await settleError(BallastError.from(error, 'PROXY_UPSTREAM_BODY'));
               return fail(
@@ -625,7 +636,11 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
       ? `every target for "${model}" failed; last: ${lastFailure.message}${summary}`
       : `no target for "${model}" is available now${summary}`;
     await settleError(new BallastError(`PROXY_${code.toUpperCase()}`, message, { status }));
-    return fail(status === 429 || status >= 500 || status === 402 ? status : 502, code, message, {
+    // Out of quota everywhere: 429 as OpenAI uses it, and no SDK retry, which cannot help.
+    const quota = lastFailure?.kind === 'quota';
+    const clientStatus = quota ? 429 : status === 429 || status >= 500 ? status : 502;
+    return fail(clientStatus, code, message, {
+      ...(quota ? { 'x-should-retry': 'false' } : {}),
       'x-ballast-fallbacks': String(fallbackPath.length),
       ...(fallbackPath.length > 0 ? { 'x-ballast-fallback-path': fallbackPath.join(',') } : {}),
     });
@@ -686,6 +701,8 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
 
     const write = async (events: SseEvent[]): Promise<void> => {
       for (const event of events) {
+        // A closed response never drains: waiting on it would hang the request forever.
+        if (response.destroyed || response.writableEnded) return;
         if (hideUsageChunk && event.data.startsWith('{') && event.data.includes('"choices":[]')) continue;
         if (!response.write(formatSseEvent(event))) {
           await new Promise<void>((resolve) => {
@@ -707,6 +724,7 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
     };
 
     let cutCode: string | undefined;
+    let broken = false;
     const abortUpstream = () => upstream.body.destroy();
     clientAbort.signal.addEventListener('abort', abortUpstream, { once: true });
     context.signal.addEventListener('abort', abortUpstream, { once: true });
@@ -738,6 +756,8 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
       }
     } catch (error) {
       if (!clientAbort.signal.aborted && !context.cut) {
+        broken = true;
+        health.fail(target.key);
         logger.warn('upstream stream broke off', { requestId: context.requestId, error: String(error) });
         await write([
           errorStreamEvent(dialect, {
@@ -762,11 +782,17 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
       await runAbortHooks(admitted, context, { usage, costUsd, reason: 'cut', code }, logger);
       return;
     }
-    if (clientAbort.signal.aborted) {
+    if (clientAbort.signal.aborted || broken) {
       upstream.body.destroy();
+      response.end();
       const { usage, costUsd } = usageSoFar();
       account(target, usage, costUsd);
-      await runAbortHooks(admitted, context, { usage, costUsd, reason: 'client-disconnect' }, logger);
+      await runAbortHooks(
+        admitted,
+        context,
+        { usage, costUsd, reason: broken ? 'timeout' : 'client-disconnect' },
+        logger,
+      );
       return;
     }
     await write(translator.end());
