@@ -459,12 +459,27 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
             headers: upstreamBody.headers,
             body: upstreamBody.body,
             dispatcher: agentFor(target.provider),
-            signal: clientAbort.signal,
+            // The context's signal follows the client's and also fires on a plugin's cut (a kill).
+            signal: context.signal,
             headersTimeout: target.provider.firstByteTimeoutMs,
             bodyTimeout: target.provider.idleTimeoutMs,
           });
         } catch (error) {
           upstreamMs += performance.now() - attemptStart;
+          if (context.cut) {
+            health.release(target.key);
+            const cut = context.cut;
+            await runAbortHooks(
+              admitted,
+              context,
+              { usage: { inputTokens: 0, outputTokens: 0 }, costUsd: 0, reason: 'cut', code: cut.code },
+              logger,
+            );
+            return fail(cut.status ?? 403, cut.code, cut.message, {
+              'x-should-retry': 'false',
+              'x-ballast-decision': cut.code,
+            });
+          }
           if (clientAbort.signal.aborted) {
             health.release(target.key);
             await settleError(
@@ -518,6 +533,19 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
               buffer = await readUpstream(upstream.body);
             } catch (error) {
               upstreamMs += performance.now() - upstreamStart;
+              if (context.cut) {
+                const cut = context.cut;
+                await runAbortHooks(
+                  admitted,
+                  context,
+                  { usage: { inputTokens: 0, outputTokens: 0 }, costUsd: 0, reason: 'cut', code: cut.code },
+                  logger,
+                );
+                return fail(cut.status ?? 403, cut.code, cut.message, {
+                  'x-should-retry': 'false',
+                  'x-ballast-decision': cut.code,
+                });
+              }
               if (clientAbort.signal.aborted) {
                 // The client left; the provider did nothing wrong.
                 const nothing = { inputTokens: 0, outputTokens: 0 };
