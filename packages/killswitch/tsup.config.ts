@@ -1,0 +1,5 @@
+import { createTsupConfig } from '@ballast/tsup-config';
+export default createTsupConfig({
+  entry: ['src/index.ts', 'src/cli.ts'],
+  external: ['better-sqlite3', 'ioredis'],
+});
