@@ -118,7 +118,8 @@ async function killLatency(provider: MockProvider): Promise<number[]> {
     chunkDelayMs: 5,
   });
   const latencies: number[] = [];
-  for (let index = 0; index < 50; index += 1) {
+  // 5 warm-up kills (first admin connection, first cut path), then 50 measured.
+  for (let index = -5; index < 50; index += 1) {
     const session = `kill-${index}`;
     const response = await request(`${url}/v1/chat/completions`, {
       method: 'POST',
@@ -143,7 +144,8 @@ async function killLatency(provider: MockProvider): Promise<number[]> {
       headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
       body: JSON.stringify({ session }),
     });
-    latencies.push((await ended) - start);
+    const latency = (await ended) - start;
+    if (index >= 0) latencies.push(latency);
   }
   await proxy.close();
   provider.setDefaultReply({ kind: 'text', text: 'ok', usage: { outputTokens: 200 } });
@@ -205,7 +207,7 @@ async function main(): Promise<void> {
 
   const kills = await killLatency(provider);
   console.log(
-    `\nkill to stream end over ${kills.length} kills: p50 ${percentile(kills, 0.5).toFixed(2)} ms, p99 ${percentile(kills, 0.99).toFixed(2)} ms (goal p99 < 50 ms)`,
+    `\nkill to stream end over ${kills.length} kills (after 5 warm-up kills): p50 ${percentile(kills, 0.5).toFixed(2)} ms, p99 ${percentile(kills, 0.99).toFixed(2)} ms, max ${Math.max(...kills).toFixed(2)} ms (goal p99 < 50 ms)`,
   );
 
   const bare = await proxyWith(provider, undefined);

@@ -69,6 +69,95 @@ function kindsOf(verdicts: LoopVerdict[]): string[] {
 const buildError =
   "Error: src/index.ts:12:5 - error TS2345: Argument of type 'string' is not assignable to parameter of type 'number'.";
 
+// ---------------------------------------------------------------------------------------------
+// LoCoMo replay (the trust test): real conversations must never trip the detector.
+
+interface LocomoTurn {
+  speaker: string;
+  text: string;
+  blip_caption?: string;
+}
+
+interface LocomoSample {
+  sample_id: string;
+  conversation: Record<string, unknown> & { speaker_a: string; speaker_b: string };
+}
+
+const locomoFolder =
+  process.env.BALLAST_LOCOMO_DIR ??
+  fileURLToPath(new URL('../../../../shared/data/locomo/', import.meta.url));
+const locomoFile = ['locomo10.json', 'locomo-dev.json']
+  .map((name) => join(locomoFolder, name))
+  .find((path) => existsSync(path));
+const locomoSkipNote = locomoFile
+  ? ''
+  : ` (skipped: LoCoMo data expected at ${join(locomoFolder, 'locomo-dev.json')} or locomo10.json beside it; set BALLAST_LOCOMO_DIR to another folder to run it)`;
+
+function sessionsOf(sample: LocomoSample): LocomoTurn[][] {
+  return Object.keys(sample.conversation)
+    .filter((key) => /^session_\d+$/.test(key))
+    .sort((first, second) => Number(first.slice(8)) - Number(second.slice(8)))
+    .map((key) => sample.conversation[key] as LocomoTurn[])
+    .filter((turns) => Array.isArray(turns) && turns.length > 0);
+}
+
+interface ReplayTally {
+  chats: number;
+  checks: number;
+  flags: string[];
+}
+
+/**
+ * Replays turns as a chat agent sends them: one check per user turn, with the growing history
+ * (or only its last `historyLimit` messages, as agents with a sliding context window do).
+ */
+function replay(
+  detector: LoopDetector,
+  chatName: string,
+  turns: LocomoTurn[],
+  userSpeaker: string,
+  tally: ReplayTally,
+  clock: { now: number },
+  historyLimit = Number.POSITIVE_INFINITY,
+): void {
+  const messages: ChatMessage[] = [];
+  tally.chats += 1;
+  for (const turn of turns) {
+    const text = turn.blip_caption ? `${turn.text} [shares a photo: ${turn.blip_caption}]` : turn.text;
+    if (turn.speaker !== userSpeaker) {
+      messages.push(assistant(text));
+      continue;
+    }
+    messages.push(user(text));
+    clock.now += 1000;
+    const sent = messages.length > historyLimit ? messages.slice(-historyLimit) : messages;
+    const verdict = detector.check(chatName, chat(sent, { model: 'claude-sonnet-4' }), clock.now);
+    tally.checks += 1;
+    if (verdict.loop)
+      tally.flags.push(`${chatName} turn ${messages.length}: ${verdict.kind}: ${verdict.message}`);
+  }
+}
+
+function replayLocomo(detector: LoopDetector): ReplayTally {
+  const samples = JSON.parse(readFileSync(locomoFile ?? '', 'utf8')) as LocomoSample[];
+  const tally: ReplayTally = { chats: 0, checks: 0, flags: [] };
+  // One request a second: far denser than people type, so the whole window is always full.
+  const clock = { now: start };
+  for (const sample of samples) {
+    const sessions = sessionsOf(sample);
+    const { speaker_a: speakerA, speaker_b: speakerB } = sample.conversation;
+    // The whole conversation as one ever-growing chat, each speaker in turn playing the user.
+    replay(detector, `${sample.sample_id}/whole/${speakerA}`, sessions.flat(), speakerA, tally, clock);
+    replay(detector, `${sample.sample_id}/whole/${speakerB}`, sessions.flat(), speakerB, tally, clock);
+    // The same with a sliding window of the last 40 messages: no prefix is shared between calls.
+    replay(detector, `${sample.sample_id}/window/${speakerA}`, sessions.flat(), speakerA, tally, clock, 40);
+    // Each session as a chat of its own.
+    for (const [index, turns] of sessions.entries())
+      replay(detector, `${sample.sample_id}/session-${index + 1}`, turns, speakerA, tally, clock);
+  }
+  return tally;
+}
+
 describe('canonicalForm', () => {
   const base = chat([user('Read a.txt please')]);
   const withCall = (id: string, argumentsJson: string): ChatRequest =>
@@ -292,10 +381,22 @@ describe('createLoopDetector', () => {
 
     it('flags nothing when the same tool is called with different arguments', () => {
       const detector = createLoopDetector();
-      const messages = [user('Find the config file.')];
+      const messages = [user('Which packages of the monorepo lack a changelog?')];
+      // Every package folder lists the same long set of files: the results alone look alike.
+      const listing = [
+        'package.json',
+        'README.md',
+        'tsconfig.json',
+        'tsup.config.ts',
+        'vitest.config.ts',
+        'src/',
+        'bench/',
+      ]
+        .concat(Array.from({ length: 80 }, (_, file) => `src/module-${file.toString(36)}.ts`))
+        .join('\n');
       const verdicts: LoopVerdict[] = [];
-      for (const [index, folder] of ['src', 'test', 'docs', 'scripts', 'config', 'bench'].entries()) {
-        toolStep(messages, [['list_dir', JSON.stringify({ path: folder }), 'index.ts\nREADME.md\nutil.ts']]);
+      for (const [index, folder] of ['core', 'proxy', 'killswitch', 'memory', 'mcp-git', 'rem'].entries()) {
+        toolStep(messages, [['list_dir', JSON.stringify({ path: `packages/${folder}` }), listing]]);
         verdicts.push(detector.check('session', chat(messages), start + index * 1000));
       }
       expect(verdicts.filter((verdict) => verdict.loop)).toEqual([]);
@@ -376,7 +477,7 @@ describe('createLoopDetector', () => {
     });
   });
 
-  describe('reset', () => {
+  describe('when a session is reset', () => {
     const request = chat([user('Summarise the open issues.')]);
     const twice = (detector: LoopDetector, session: string): void => {
       detector.check(session, request, start);
@@ -471,14 +572,20 @@ describe('createLoopDetector', () => {
           [
             'read_file',
             '{"path":"src/sum.ts"}',
-            'export function sum(a: number, b: number): number {\n  return `${a}${b}`;\n}',
+            'export function sum(a: number, b: number): number {\n  return String(a) + String(b);\n}',
           ],
         ],
         [
           ['read_file', '{"path":"test/sum.test.ts"}', "it('adds', () => expect(sum(1, 2)).toBe(3));"],
           ['grep', '{"pattern":"sum(","path":"src"}', 'src/index.ts:3 export { sum }'],
         ],
-        [['edit_file', '{"path":"src/sum.ts","old":"`${a}${b}`","new":"a + b"}', 'ok: 1 replacement']],
+        [
+          [
+            'edit_file',
+            '{"path":"src/sum.ts","old":"String(a) + String(b)","new":"a + b"}',
+            'ok: 1 replacement',
+          ],
+        ],
         [['run_command', '{"command":"pnpm build"}', 'done in 1.2s']],
         [['run_command', '{"command":"pnpm test"}', 'FAIL test/mul.test.ts > multiplies: expected 6, got 5']],
         [['read_file', '{"path":"src/mul.ts"}', 'export const mul = (a: number, b: number) => a + b + 1;']],
@@ -523,91 +630,7 @@ describe('createLoopDetector', () => {
       expect(verdicts.filter((verdict) => verdict.loop)).toEqual([]);
     });
   });
-});
 
-// ---------------------------------------------------------------------------------------------
-// Trust test: real conversations must never trip the detector.
-
-interface LocomoTurn {
-  speaker: string;
-  text: string;
-  blip_caption?: string;
-}
-
-interface LocomoSample {
-  sample_id: string;
-  conversation: Record<string, unknown> & { speaker_a: string; speaker_b: string };
-}
-
-const locomoFolder =
-  process.env.BALLAST_LOCOMO_DIR ??
-  fileURLToPath(new URL('../../../../shared/data/locomo/', import.meta.url));
-const locomoFile = ['locomo10.json', 'locomo-dev.json']
-  .map((name) => join(locomoFolder, name))
-  .find((path) => existsSync(path));
-const locomoSkipNote = locomoFile
-  ? ''
-  : ` (skipped: LoCoMo data expected at ${locomoFolder}locomo10.json or locomo-dev.json; set BALLAST_LOCOMO_DIR to run it)`;
-
-function sessionsOf(sample: LocomoSample): LocomoTurn[][] {
-  return Object.keys(sample.conversation)
-    .filter((key) => /^session_\d+$/.test(key))
-    .sort((first, second) => Number(first.slice(8)) - Number(second.slice(8)))
-    .map((key) => sample.conversation[key] as LocomoTurn[])
-    .filter((turns) => Array.isArray(turns) && turns.length > 0);
-}
-
-interface ReplayTally {
-  chats: number;
-  checks: number;
-  flags: string[];
-}
-
-/** Replays turns as a chat agent sends them: one check per user turn, with the growing history. */
-function replay(
-  detector: LoopDetector,
-  chatName: string,
-  turns: LocomoTurn[],
-  userSpeaker: string,
-  tally: ReplayTally,
-  clock: { now: number },
-): void {
-  const messages: ChatMessage[] = [];
-  tally.chats += 1;
-  for (const turn of turns) {
-    const text = turn.blip_caption ? `${turn.text} [shares a photo: ${turn.blip_caption}]` : turn.text;
-    if (turn.speaker !== userSpeaker) {
-      messages.push(assistant(text));
-      continue;
-    }
-    messages.push(user(text));
-    clock.now += 1000;
-    const verdict = detector.check(chatName, chat(messages, { model: 'claude-sonnet-4' }), clock.now);
-    tally.checks += 1;
-    if (verdict.loop)
-      tally.flags.push(`${chatName} turn ${messages.length}: ${verdict.kind}: ${verdict.message}`);
-  }
-}
-
-function replayLocomo(detector: LoopDetector): ReplayTally {
-  const samples = JSON.parse(readFileSync(locomoFile ?? '', 'utf8')) as LocomoSample[];
-  const tally: ReplayTally = { chats: 0, checks: 0, flags: [] };
-  // One request a second: far denser than people type, so the whole window is always full.
-  const clock = { now: start };
-  for (const sample of samples) {
-    const sessions = sessionsOf(sample);
-    const { speaker_a: speakerA, speaker_b: speakerB } = sample.conversation;
-    // The whole conversation as one ever-growing chat, each speaker in turn playing the user.
-    replay(detector, `${sample.sample_id}/whole/${speakerA}`, sessions.flat(), speakerA, tally, clock);
-    replay(detector, `${sample.sample_id}/whole/${speakerB}`, sessions.flat(), speakerB, tally, clock);
-    // Each session as a chat of its own.
-    for (const [index, turns] of sessions.entries())
-      replay(detector, `${sample.sample_id}/session-${index + 1}`, turns, speakerA, tally, clock);
-  }
-  return tally;
-}
-
-describe('createLoopDetector', () => {
   describe('when replaying real conversations (LoCoMo)', () => {
     it.skipIf(!locomoFile)(`raises no verdict with the default options${locomoSkipNote}`, () => {
       const tally = replayLocomo(createLoopDetector());
