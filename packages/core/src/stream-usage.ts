@@ -27,8 +27,11 @@ export interface StreamUsageTrackerOptions {
   dialect: Dialect;
   /** The model, to count streamed text with its tokenizer. */
   model?: string;
-  /** Input tokens counted before the call, used when the provider reports none (a cut stream). */
-  inputTokens?: number;
+  /**
+   * Input tokens counted before the call, used when the provider reports none (a cut stream).
+   * A function is called only if needed, so a stream that reports its usage never pays for counting.
+   */
+  inputTokens?: number | (() => number);
 }
 
 /**
@@ -94,7 +97,10 @@ export function createStreamUsageTracker(options: StreamUsageTrackerOptions): St
     snapshot() {
       const usage: Usage = {
         ...reported,
-        inputTokens: reported.inputTokens ?? options.inputTokens ?? 0,
+        inputTokens:
+          reported.inputTokens ??
+          (typeof options.inputTokens === 'function' ? options.inputTokens() : options.inputTokens) ??
+          0,
         outputTokens: outputReported ? (reported.outputTokens ?? 0) : streamedOutputTokens(),
       };
       return { usage, reported: outputReported, complete };

@@ -714,14 +714,17 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
     const tracker = createStreamUsageTracker({
       dialect: providerDialect,
       model: target.model,
-      // Counted only if the stream is cut before the provider reports input usage.
-      ...(admitted.length > 0 ? { inputTokens: context.inputTokens } : {}),
+      // Counted only if the stream is cut before the provider reports its input usage.
+      ...(admitted.length > 0 ? { inputTokens: () => context.inputTokens } : {}),
     });
     const translator = createStreamTranslator({
       from: providerDialect,
       to: dialect,
       includeUsage: args.clientWantsUsage,
-      ...(admitted.length > 0 ? { inputTokens: context.inputTokens } : {}),
+      // Anthropic clients expect input tokens in message_start; OpenAI upstreams report them only at the end.
+      ...(dialect === 'anthropic' && providerDialect === 'openai'
+        ? { inputTokens: context.inputTokens }
+        : {}),
     });
     const watchEvents = admitted.some((plugin) => plugin.onStreamEvent !== undefined);
     // OpenAI clients that did not ask for the usage chunk must not get it (we asked upstream for it).
