@@ -227,11 +227,18 @@ export interface HostRequestContext extends RequestContext {
  * @returns the context
  */
 export function createRequestContext(init: RequestContextInit): HostRequestContext {
-  const controller = new AbortController();
-  if (init.signal) {
-    if (init.signal.aborted) controller.abort(init.signal.reason);
-    else init.signal.addEventListener('abort', () => controller.abort(init.signal?.reason), { once: true });
-  }
+  // The controller is made on first use: a host with no plugin reading the signal pays nothing for it.
+  let controller: AbortController | undefined;
+  const control = (): AbortController => {
+    if (controller) return controller;
+    const created = new AbortController();
+    controller = created;
+    if (init.signal) {
+      if (init.signal.aborted) created.abort(init.signal.reason);
+      else init.signal.addEventListener('abort', () => created.abort(init.signal?.reason), { once: true });
+    }
+    return created;
+  };
   const responseHeaders = new Map<string, string>();
   let request: ChatRequest | undefined = typeof init.request === 'function' ? undefined : init.request;
   const parseRequest = typeof init.request === 'function' ? init.request : undefined;
@@ -268,13 +275,15 @@ export function createRequestContext(init: RequestContextInit): HostRequestConte
       return target;
     },
     headers: init.headers ?? {},
-    signal: controller.signal,
+    get signal() {
+      return control().signal;
+    },
     startedAt: (init.now ?? Date.now)(),
     state: new Map(),
     abort(decision) {
       if (cut) return;
       cut = decision;
-      controller.abort(new BallastError(`CUT_${decision.code.toUpperCase()}`, decision.message));
+      control().abort(new BallastError(`CUT_${decision.code.toUpperCase()}`, decision.message));
     },
     setResponseHeader(name, value) {
       responseHeaders.set(name.toLowerCase(), value);

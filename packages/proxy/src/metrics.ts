@@ -5,16 +5,26 @@
 
 type Labels = Record<string, string>;
 
+const labelKeyCache = new Map<string, string>();
+
+/** The rendered label set, cached: label sets repeat on every request, sorting and escaping them need not. */
 function labelKey(labels: Labels): string {
-  const keys = Object.keys(labels);
-  if (keys.length === 0) return '';
-  keys.sort();
-  return keys
-    .map(
-      (key) =>
-        `${key}="${String(labels[key]).replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"')}"`,
-    )
-    .join(',');
+  let raw = '';
+  for (const key in labels) raw += `${key}\u0001${labels[key]}\u0002`;
+  if (raw === '') return '';
+  let rendered = labelKeyCache.get(raw);
+  if (rendered === undefined) {
+    rendered = Object.keys(labels)
+      .sort()
+      .map(
+        (key) =>
+          `${key}="${String(labels[key]).replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"')}"`,
+      )
+      .join(',');
+    // Bounded: label values come from config (providers, models, endpoints), so this stays small.
+    if (labelKeyCache.size < 10_000) labelKeyCache.set(raw, rendered);
+  }
+  return rendered;
 }
 
 interface Metric {

@@ -150,6 +150,34 @@ function safeJson(buffer: Buffer): unknown {
   }
 }
 
+/**
+ * The `usage` object of a JSON response, read without parsing the rest: it is the last top-level
+ * `"usage"` key in both dialects' responses. Falls back to a full parse if that does not work out.
+ */
+function usageOnly(buffer: Buffer): unknown {
+  const text = buffer.toString('utf8');
+  const at = text.lastIndexOf('"usage"');
+  const open = at < 0 ? -1 : text.indexOf('{', at);
+  if (open > 0) {
+    let depth = 0;
+    for (let index = open; index < text.length; index += 1) {
+      const char = text.charCodeAt(index);
+      if (char === 123) depth += 1;
+      else if (char === 125) {
+        depth -= 1;
+        if (depth === 0) {
+          try {
+            return { usage: JSON.parse(text.slice(open, index + 1)) };
+          } catch {
+            break;
+          }
+        }
+      }
+    }
+  }
+  return safeJson(buffer);
+}
+
 function headerValue(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
@@ -414,7 +442,9 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
     const fallbackPath: string[] = [];
     let upstreamMs = 0;
     let lastFailure: UpstreamFailure | undefined;
-    const settleError = async (error: BallastError) => runErrorHooks(admitted, context, error, logger);
+    const settleError = async (error: BallastError) => {
+      if (admitted.length > 0) await runErrorHooks(admitted, context, error, logger);
+    };
 
     for (const target of targets) {
       const skip = health.acquire(target.key);
@@ -460,7 +490,7 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
             body: upstreamBody.body,
             dispatcher: agentFor(target.provider),
             // The context's signal follows the client's and also fires on a plugin's cut (a kill).
-            signal: context.signal,
+            signal: plugins.length > 0 ? context.signal : clientAbort.signal,
             headersTimeout: target.provider.firstByteTimeoutMs,
             bodyTimeout: target.provider.idleTimeoutMs,
           });
@@ -505,7 +535,7 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
 
         if (upstream.statusCode >= 200 && upstream.statusCode < 300) {
           health.succeed(target.key);
-          const common = {
+          const common: Record<string, string> = {
             ...baseHeaders,
             'x-ballast-provider': target.provider.name,
             'x-ballast-model': target.model,
@@ -530,7 +560,7 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
             const upstreamStart = performance.now();
             let buffer: Buffer;
             try {
-              buffer = await readUpstream(upstream.body);
+              buffer = Buffer.from(await upstream.body.arrayBuffer());
             } catch (error) {
               upstreamMs += performance.now() - upstreamStart;
               if (context.cut) {
@@ -566,11 +596,13 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
               );
             }
             upstreamMs += performance.now() - upstreamStart;
-            const parsedBody = safeJson(buffer);
+            const sameDialect = target.provider.type === dialect;
+            // Passed through as is: only the usage object needs reading, not the whole response.
+            const parsedBody = sameDialect ? usageOnly(buffer) : safeJson(buffer);
             const usage = extractUsage(target.provider.type, parsedBody);
             const costUsd = costOrUndefined(pricing, target.model, usage);
             let out: Buffer | string = buffer;
-            if (target.provider.type !== dialect) {
+            if (!sameDialect) {
               try {
                 out = JSON.stringify(convertResponse(target.provider.type, dialect, parsedBody));
               } catch (error) {
@@ -583,23 +615,24 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
               }
             }
             account(target, usage, costUsd);
-            const headers: Record<string, string> = {
-              ...common,
-              'content-type': 'application/json',
-              ...Object.fromEntries(context.responseHeaders),
-              'x-ballast-overhead-ms': overheadHeader(upstreamMs),
-            };
+            const headers = common;
+            headers['content-type'] = 'application/json';
+            for (const [name, value] of context.responseHeaders) headers[name] = value;
+            const overheadMs = Math.max(0, performance.now() - started - upstreamMs);
+            headers['x-ballast-overhead-ms'] = overheadMs.toFixed(3);
             if (costUsd !== undefined) headers['x-ballast-cost-usd'] = costUsd.toFixed(8);
             headers['content-length'] = String(Buffer.byteLength(out));
-            metrics.overhead.observe({ endpoint: dialect }, Number(headers['x-ballast-overhead-ms']) / 1000);
+            metrics.overhead.observe({ endpoint: dialect }, overheadMs / 1000);
             response.writeHead(upstream.statusCode, headers);
             response.end(out);
-            await runResponseHooks(
-              admitted,
-              context,
-              { usage, costUsd, streamed: false, status: upstream.statusCode },
-              logger,
-            );
+            if (admitted.length > 0) {
+              await runResponseHooks(
+                admitted,
+                context,
+                { usage, costUsd, streamed: false, status: upstream.statusCode },
+                logger,
+              );
+            }
           }
           return { status: upstream.statusCode, provider: target.provider.name };
         }
