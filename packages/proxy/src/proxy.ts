@@ -182,10 +182,20 @@ function headerValue(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
+const unpriced = new WeakMap<Pricing, Set<string>>();
+
+/** The cost of a call, or undefined for a model without a price (remembered, so no error is built per call). */
 function costOrUndefined(pricing: Pricing, model: string, usage: Usage): number | undefined {
+  const known = unpriced.get(pricing);
+  if (known?.has(model)) return undefined;
   try {
     return pricing.costOf(model, usage);
-  } catch {
+  } catch (error) {
+    if (BallastError.isInstance(error) && error.code === 'CORE_UNKNOWN_MODEL') {
+      if (known) {
+        if (known.size < 10_000) known.add(model);
+      } else unpriced.set(pricing, new Set([model]));
+    }
     return undefined;
   }
 }
