@@ -4,6 +4,7 @@ import { performance } from 'node:perf_hooks';
 import {
   BallastError,
   type ChatRequest,
+  type CutDecision,
   convertResponse,
   countRequestTokens,
   createDiagnostics,
@@ -452,6 +453,20 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
     const fallbackPath: string[] = [];
     let upstreamMs = 0;
     let lastFailure: UpstreamFailure | undefined;
+    /** A plugin cut the call (an operator's kill) before its response started. */
+    const answerCut = async (cut: CutDecision) => {
+      const nothing = { inputTokens: 0, outputTokens: 0 };
+      await runAbortHooks(
+        admitted,
+        context,
+        { usage: nothing, costUsd: 0, reason: 'cut', code: cut.code },
+        logger,
+      );
+      return fail(cut.status ?? 403, cut.code, cut.message, {
+        'x-should-retry': 'false',
+        'x-ballast-decision': cut.code,
+      });
+    };
     const settleError = async (error: BallastError) => {
       if (admitted.length > 0) await runErrorHooks(admitted, context, error, logger);
     };
@@ -508,17 +523,7 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
           upstreamMs += performance.now() - attemptStart;
           if (context.cut) {
             health.release(target.key);
-            const cut = context.cut;
-            await runAbortHooks(
-              admitted,
-              context,
-              { usage: { inputTokens: 0, outputTokens: 0 }, costUsd: 0, reason: 'cut', code: cut.code },
-              logger,
-            );
-            return fail(cut.status ?? 403, cut.code, cut.message, {
-              'x-should-retry': 'false',
-              'x-ballast-decision': cut.code,
-            });
+            return answerCut(context.cut);
           }
           if (clientAbort.signal.aborted) {
             health.release(target.key);
@@ -573,19 +578,7 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
               buffer = Buffer.from(await upstream.body.arrayBuffer());
             } catch (error) {
               upstreamMs += performance.now() - upstreamStart;
-              if (context.cut) {
-                const cut = context.cut;
-                await runAbortHooks(
-                  admitted,
-                  context,
-                  { usage: { inputTokens: 0, outputTokens: 0 }, costUsd: 0, reason: 'cut', code: cut.code },
-                  logger,
-                );
-                return fail(cut.status ?? 403, cut.code, cut.message, {
-                  'x-should-retry': 'false',
-                  'x-ballast-decision': cut.code,
-                });
-              }
+              if (context.cut) return answerCut(context.cut);
               if (clientAbort.signal.aborted) {
                 // The client left; the provider did nothing wrong.
                 const nothing = { inputTokens: 0, outputTokens: 0 };

@@ -162,7 +162,7 @@ interface CounterEntry {
  * ```ts
  * const store = createMemoryKillswitchStore();
  * const outcome = await store.reserve([{ key: 'session:s1:usd:total', amount: 120_000_000, limit: 5_000_000_000 }]);
- * if (!outcome.ok) console.log(`${outcome.key} is at ${outcome.current} of ${outcome.limit}`);
+ * if (!outcome.ok) logger.warn(`${outcome.key} is at ${outcome.current} of ${outcome.limit}`);
  * ```
  */
 export function createMemoryKillswitchStore(options: MemoryKillswitchStoreOptions = {}): KillswitchStore {

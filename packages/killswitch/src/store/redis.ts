@@ -218,7 +218,7 @@ interface KillMessage extends KillEvent {
  * @example
  * ```ts
  * const store = await createRedisKillswitchStore({ url: 'redis://127.0.0.1:6379' });
- * const unsubscribe = await store.subscribeKills((event) => console.log(event));
+ * const unsubscribe = await store.subscribeKills((event) => logger.info("kill event", { event }));
  * await store.setKill({ scope: 'agent', id: 'researcher' }, true, 'over budget');
  * await unsubscribe();
  * await store.close();
