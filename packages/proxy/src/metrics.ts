@@ -86,9 +86,10 @@ export class Histogram implements Metric {
       entry = { counts: new Array(this.buckets.length).fill(0), sum: 0, count: 0 };
       this.series.set(key, entry);
     }
-    for (let index = 0; index < this.buckets.length; index += 1) {
-      if (value <= (this.buckets[index] as number)) entry.counts[index] = (entry.counts[index] as number) + 1;
-    }
+    // One increment in the first bucket that holds the value; render() makes the counts cumulative.
+    let index = 0;
+    while (index < this.buckets.length && value > (this.buckets[index] as number)) index += 1;
+    if (index < this.buckets.length) entry.counts[index] = (entry.counts[index] as number) + 1;
     entry.sum += value;
     entry.count += 1;
   }
@@ -96,8 +97,10 @@ export class Histogram implements Metric {
     let out = `# HELP ${this.name} ${this.help}\n# TYPE ${this.name} histogram\n`;
     for (const [key, entry] of this.series) {
       const prefix = key ? `${key},` : '';
+      let cumulative = 0;
       this.buckets.forEach((bound, index) => {
-        out += `${this.name}_bucket{${prefix}le="${bound}"} ${entry.counts[index]}\n`;
+        cumulative += entry.counts[index] as number;
+        out += `${this.name}_bucket{${prefix}le="${bound}"} ${cumulative}\n`;
       });
       out += `${this.name}_bucket{${prefix}le="+Inf"} ${entry.count}\n`;
       out += `${this.name}_sum${key ? `{${key}}` : ''} ${entry.sum}\n`;

@@ -156,19 +156,19 @@ function safeJson(buffer: Buffer): unknown {
  * `"usage"` key in both dialects' responses. Falls back to a full parse if that does not work out.
  */
 function usageOnly(buffer: Buffer): unknown {
-  const text = buffer.toString('utf8');
-  const at = text.lastIndexOf('"usage"');
-  const open = at < 0 ? -1 : text.indexOf('{', at);
+  // Searched in the bytes: the response is never decoded as a whole.
+  const at = buffer.lastIndexOf('"usage"');
+  const open = at < 0 ? -1 : buffer.indexOf(123, at);
   if (open > 0) {
     let depth = 0;
-    for (let index = open; index < text.length; index += 1) {
-      const char = text.charCodeAt(index);
-      if (char === 123) depth += 1;
-      else if (char === 125) {
+    for (let index = open; index < buffer.length; index += 1) {
+      const byte = buffer[index];
+      if (byte === 123) depth += 1;
+      else if (byte === 125) {
         depth -= 1;
         if (depth === 0) {
           try {
-            return { usage: JSON.parse(text.slice(open, index + 1)) };
+            return { usage: JSON.parse(buffer.toString('utf8', open, index + 1)) };
           } catch {
             break;
           }
@@ -247,6 +247,24 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
   const keys = new Map(config.keys.map((key) => [key.key, key]));
   let requestCounter = 0;
   const requestIdPrefix = Math.random().toString(36).slice(2, 8);
+
+  // Unweighted routes always try the same targets for a model: resolve them once.
+  const resolvedTargets = new Map<string, ResolvedTarget[]>();
+  function resolveTargets(route: CompiledRoute, model: string): ResolvedTarget[] {
+    const weighted = route.targets.some((target) => target.weight !== undefined);
+    const cacheKey = `${route.match}\u0000${model}`;
+    if (!weighted) {
+      const cached = resolvedTargets.get(cacheKey);
+      if (cached) return cached;
+    }
+    const targets = orderTargets(route.targets).map((target): ResolvedTarget => {
+      const provider = providers.get(target.provider) as ProviderConfig;
+      const targetModel = target.model ?? model;
+      return { provider, model: targetModel, key: `${provider.name}/${targetModel}` };
+    });
+    if (!weighted && resolvedTargets.size < 10_000) resolvedTargets.set(cacheKey, targets);
+    return targets;
+  }
 
   function identify(request: IncomingMessage): Identity {
     if (keys.size === 0) {
@@ -374,12 +392,7 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
       rawBody.stream_options !== null &&
       (rawBody.stream_options as { include_usage?: unknown }).include_usage === true;
 
-    const targets: ResolvedTarget[] = [];
-    for (const target of orderTargets(route.targets)) {
-      const provider = providers.get(target.provider) as ProviderConfig;
-      const targetModel = target.model ?? model;
-      targets.push({ provider, model: targetModel, key: `${provider.name}/${targetModel}` });
-    }
+    const targets = resolveTargets(route, model);
     let parsed: ChatRequest | undefined;
     const neutral = (): ChatRequest => {
       parsed ??= parseRequest(dialect, rawBody);

@@ -66,24 +66,50 @@ export function buildUpstreamRequest(options: {
     body.stream_options = { ...current, include_usage: true };
   }
 
+  const headers = upstreamHeaders(provider, options.stream, options.clientDialect, options.clientHeaders);
+  const url =
+    provider.type === 'openai' ? `${provider.baseUrl}/chat/completions` : `${provider.baseUrl}/v1/messages`;
+  return { url, headers, body: bytes ?? JSON.stringify(body) };
+}
+
+const headerCache = new WeakMap<ProviderConfig, Map<string, Record<string, string>>>();
+
+/**
+ * The headers a provider gets. They depend only on the provider, streaming, and (for Anthropic
+ * clients) the client's `anthropic-version`/`anthropic-beta`, so each combination is built once.
+ * The returned object is shared: callers must not change it.
+ */
+function upstreamHeaders(
+  provider: ProviderConfig,
+  stream: boolean,
+  clientDialect: Dialect,
+  clientHeaders: Record<string, string | string[] | undefined>,
+): Record<string, string> {
+  const version = clientDialect === 'anthropic' ? clientHeaders['anthropic-version'] : undefined;
+  const beta = clientDialect === 'anthropic' ? clientHeaders['anthropic-beta'] : undefined;
+  const cacheKey = `${stream ? 's' : 'j'}|${typeof version === 'string' ? version : ''}|${typeof beta === 'string' ? beta : ''}`;
+  let forProvider = headerCache.get(provider);
+  const cached = forProvider?.get(cacheKey);
+  if (cached) return cached;
   const headers: Record<string, string> = {
     'content-type': 'application/json',
-    accept: options.stream ? 'text/event-stream' : 'application/json',
+    accept: stream ? 'text/event-stream' : 'application/json',
   };
   if (provider.type === 'openai') {
     if (provider.apiKey) headers.authorization = `Bearer ${provider.apiKey}`;
   } else {
     if (provider.apiKey) headers['x-api-key'] = provider.apiKey;
-    const version =
-      options.clientDialect === 'anthropic' ? options.clientHeaders['anthropic-version'] : undefined;
     headers['anthropic-version'] = typeof version === 'string' ? version : anthropicVersion;
-    const beta = options.clientDialect === 'anthropic' ? options.clientHeaders['anthropic-beta'] : undefined;
     if (typeof beta === 'string') headers['anthropic-beta'] = beta;
   }
   Object.assign(headers, provider.headers);
-  const url =
-    provider.type === 'openai' ? `${provider.baseUrl}/chat/completions` : `${provider.baseUrl}/v1/messages`;
-  return { url, headers, body: bytes ?? JSON.stringify(body) };
+  if (!forProvider) {
+    forProvider = new Map();
+    headerCache.set(provider, forProvider);
+  }
+  // Bounded: the key varies only with the versions and betas clients send.
+  if (forProvider.size < 1000) forProvider.set(cacheKey, headers);
+  return headers;
 }
 
 /** How an upstream attempt failed. */
