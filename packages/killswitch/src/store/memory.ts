@@ -150,6 +150,28 @@ interface CounterEntry {
 }
 
 /**
+ * The all-or-nothing limit check of `reserve`: the first change that would pass its limit, given
+ * each counter's current value. A key may appear twice in one call, so each change is checked
+ * against what the earlier ones would make it.
+ * @internal
+ */
+export function firstOverLimit(
+  changes: readonly CounterChange[],
+  currentValue: (key: string) => number,
+): Extract<ReserveOutcome, { ok: false }> | undefined {
+  const pending = new Map<string, number>();
+  for (const change of changes) {
+    const current = pending.get(change.key) ?? currentValue(change.key);
+    const next = current + change.amount;
+    if (change.limit !== undefined && next > change.limit) {
+      return { ok: false, key: change.key, current, limit: change.limit };
+    }
+    pending.set(change.key, next);
+  }
+  return undefined;
+}
+
+/**
  * The in-process killswitch store: nothing to install, nothing shared between processes, gone on exit.
  *
  * Every method checks and writes synchronously, with no `await` in between, so a `reserve` is atomic:
@@ -202,17 +224,8 @@ export function createMemoryKillswitchStore(options: MemoryKillswitchStoreOption
       assertOpen();
       assertCounterChanges(changes);
       const time = now();
-      // A key may appear twice in one call: check against what the earlier changes would make it.
-      const pending = new Map<string, number>();
-      for (const change of changes) {
-        const current = pending.get(change.key) ?? live(change.key, time)?.value ?? 0;
-        const next = current + change.amount;
-        if (change.limit !== undefined && next > change.limit) {
-          return { ok: false, key: change.key, current, limit: change.limit };
-        }
-        pending.set(change.key, next);
-      }
-      return { ok: true, values: apply(changes, time) };
+      const over = firstOverLimit(changes, (key) => live(key, time)?.value ?? 0);
+      return over ?? { ok: true, values: apply(changes, time) };
     },
 
     async adjust(changes: readonly CounterChange[]): Promise<number[]> {

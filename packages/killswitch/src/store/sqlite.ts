@@ -6,6 +6,7 @@ import {
   assertCounterChanges,
   assertKillTarget,
   assertLedgerFilter,
+  firstOverLimit,
   killEvent,
   killField,
   LEDGER_CAPACITY,
@@ -259,18 +260,11 @@ export async function createSqliteKillswitchStore(
       return value;
     });
   const reserveTransaction = db.transaction(
-    (changes: readonly CounterChange[], time: number): ReserveOutcome => {
-      const pending = new Map<string, number>();
-      for (const change of changes) {
-        const current = pending.get(change.key) ?? liveValue(change.key, time)?.value ?? 0;
-        const next = current + change.amount;
-        if (change.limit !== undefined && next > change.limit) {
-          return { ok: false, key: change.key, current, limit: change.limit };
-        }
-        pending.set(change.key, next);
-      }
-      return { ok: true, values: apply(changes, time) };
-    },
+    (changes: readonly CounterChange[], time: number): ReserveOutcome =>
+      firstOverLimit(changes, (key) => liveValue(key, time)?.value ?? 0) ?? {
+        ok: true,
+        values: apply(changes, time),
+      },
   );
   const adjustTransaction = db.transaction(apply);
   const appendTransaction = db.transaction((entry: LedgerEntry) => {
