@@ -34,6 +34,16 @@ describe('Logger', () => {
   it('silentLogger says nothing and its child is silent too', () => {
     expect(silentLogger.info('x')).toBeUndefined();
     expect(silentLogger.child?.({ a: 1 })).toBe(silentLogger);
+    expect(silentLogger.isLevelEnabled?.('error')).toBe(false);
+  });
+
+  it("fromPinoLogger reports pino's levels, and leaves the question open when pino cannot answer", () => {
+    const write = () => {};
+    const pino = { debug: write, info: write, warn: write, error: write };
+    const levels = { ...pino, isLevelEnabled: (level: string) => level !== 'debug' };
+    expect(fromPinoLogger(levels).isLevelEnabled?.('debug')).toBe(false);
+    expect(fromPinoLogger(levels).isLevelEnabled?.('info')).toBe(true);
+    expect(fromPinoLogger(pino).isLevelEnabled).toBeUndefined();
   });
 
   it('fromPinoLogger forwards (fields, message) in pino order', () => {

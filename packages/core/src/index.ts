@@ -67,7 +67,7 @@ export {
 } from './convert.js';
 export { createDiagnostics, type Diagnostics } from './diagnostics.js';
 export { BallastError, type BallastErrorOptions } from './errors.js';
-export { fromPinoLogger, type Logger, silentLogger } from './logger.js';
+export { fromPinoLogger, type Logger, type LogLevel, silentLogger } from './logger.js';
 export {
   createOpenAIStreamDecoder,
   createOpenAIStreamEncoder,

@@ -227,83 +227,132 @@ export interface HostRequestContext extends RequestContext {
  * @returns the context
  */
 export function createRequestContext(init: RequestContextInit): HostRequestContext {
+  return new CallContext(init);
+}
+
+const noResponseHeaders: ReadonlyMap<string, string> = new Map();
+
+/**
+ * The context as a class: its methods live on the prototype and its maps and controller are made
+ * on first use, so a host that builds one per call (the proxy, with or without plugins) allocates
+ * one object, not a dozen closures and two maps.
+ */
+class CallContext implements HostRequestContext {
+  readonly requestId: string;
+  readonly sessionId: string | undefined;
+  readonly agent: string | undefined;
+  readonly clientKey: string | undefined;
+  readonly dialect: Dialect;
+  readonly model: string;
+  readonly rawRequest: unknown;
+  readonly candidates: readonly RouteTarget[];
+  readonly headers: Readonly<Record<string, string>>;
+  readonly startedAt: number;
+  #request: ChatRequest | undefined;
+  #parseRequest: (() => ChatRequest) | undefined;
+  #inputTokens: number | undefined;
+  #countInput: (() => number) | undefined;
+  #hostSignal: AbortSignal | undefined;
+  #controller: AbortController | undefined;
+  #state: Map<symbol | string, unknown> | undefined;
+  #responseHeaders: Map<string, string> | undefined;
+  #target: RouteTarget | undefined;
+  #cut: CutDecision | undefined;
+  #rewritten = false;
+
+  constructor(init: RequestContextInit) {
+    if (typeof init.request === 'function') this.#parseRequest = init.request;
+    else this.#request = init.request;
+    if (typeof init.inputTokens === 'function') this.#countInput = init.inputTokens;
+    else this.#inputTokens = init.inputTokens;
+    const model = init.model ?? this.#request?.model;
+    if (model === undefined) {
+      throw new BallastError(
+        'CORE_INVALID_CONTEXT',
+        'createRequestContext needs `model` when `request` is lazy',
+      );
+    }
+    this.model = model;
+    this.requestId = init.requestId;
+    this.sessionId = init.sessionId;
+    this.agent = init.agent;
+    this.clientKey = init.clientKey;
+    this.dialect = init.dialect;
+    this.rawRequest = init.rawRequest;
+    this.candidates = init.candidates ?? [];
+    this.headers = init.headers ?? {};
+    this.#hostSignal = init.signal;
+    this.startedAt = (init.now ?? Date.now)();
+  }
+
+  get request(): ChatRequest {
+    this.#request ??= (this.#parseRequest as () => ChatRequest)();
+    return this.#request;
+  }
+
+  get inputTokens(): number {
+    this.#inputTokens ??= (this.#countInput as () => number)();
+    return this.#inputTokens;
+  }
+
+  get target(): RouteTarget | undefined {
+    return this.#target;
+  }
+
   // The controller is made on first use: a host with no plugin reading the signal pays nothing for it.
-  let controller: AbortController | undefined;
-  const control = (): AbortController => {
-    if (controller) return controller;
+  #control(): AbortController {
+    if (this.#controller) return this.#controller;
     const created = new AbortController();
-    controller = created;
-    if (init.signal) {
-      if (init.signal.aborted) created.abort(init.signal.reason);
-      else init.signal.addEventListener('abort', () => created.abort(init.signal?.reason), { once: true });
+    this.#controller = created;
+    const host = this.#hostSignal;
+    if (host) {
+      if (host.aborted) created.abort(host.reason);
+      else host.addEventListener('abort', () => created.abort(host.reason), { once: true });
     }
     return created;
-  };
-  const responseHeaders = new Map<string, string>();
-  let request: ChatRequest | undefined = typeof init.request === 'function' ? undefined : init.request;
-  const parseRequest = typeof init.request === 'function' ? init.request : undefined;
-  let inputTokens: number | undefined = typeof init.inputTokens === 'function' ? undefined : init.inputTokens;
-  const countInput = typeof init.inputTokens === 'function' ? init.inputTokens : undefined;
-  const model = init.model ?? (request as ChatRequest | undefined)?.model;
-  if (model === undefined) {
-    throw new BallastError(
-      'CORE_INVALID_CONTEXT',
-      'createRequestContext needs `model` when `request` is lazy',
-    );
   }
-  let target: RouteTarget | undefined;
-  let cut: CutDecision | undefined;
-  let rewritten = false;
-  return {
-    requestId: init.requestId,
-    sessionId: init.sessionId,
-    agent: init.agent,
-    clientKey: init.clientKey,
-    dialect: init.dialect,
-    model,
-    get request() {
-      request ??= (parseRequest as () => ChatRequest)();
-      return request;
-    },
-    rawRequest: init.rawRequest,
-    get inputTokens() {
-      inputTokens ??= (countInput as () => number)();
-      return inputTokens;
-    },
-    candidates: init.candidates ?? [],
-    get target() {
-      return target;
-    },
-    headers: init.headers ?? {},
-    get signal() {
-      return control().signal;
-    },
-    startedAt: (init.now ?? Date.now)(),
-    state: new Map(),
-    abort(decision) {
-      if (cut) return;
-      cut = decision;
-      control().abort(new BallastError(`CUT_${decision.code.toUpperCase()}`, decision.message));
-    },
-    setResponseHeader(name, value) {
-      responseHeaders.set(name.toLowerCase(), value);
-    },
-    responseHeaders,
-    replaceRequest(next, tokens) {
-      request = next;
-      inputTokens = tokens;
-      rewritten = true;
-    },
-    get rewritten() {
-      return rewritten;
-    },
-    setTarget(next) {
-      target = next;
-    },
-    get cut() {
-      return cut;
-    },
-  };
+
+  get signal(): AbortSignal {
+    return this.#control().signal;
+  }
+
+  get state(): Map<symbol | string, unknown> {
+    this.#state ??= new Map();
+    return this.#state;
+  }
+
+  abort(decision: CutDecision): void {
+    if (this.#cut) return;
+    this.#cut = decision;
+    this.#control().abort(new BallastError(`CUT_${decision.code.toUpperCase()}`, decision.message));
+  }
+
+  setResponseHeader(name: string, value: string): void {
+    this.#responseHeaders ??= new Map();
+    this.#responseHeaders.set(name.toLowerCase(), value);
+  }
+
+  get responseHeaders(): ReadonlyMap<string, string> {
+    return this.#responseHeaders ?? noResponseHeaders;
+  }
+
+  replaceRequest(next: ChatRequest, tokens: number): void {
+    this.#request = next;
+    this.#inputTokens = tokens;
+    this.#rewritten = true;
+  }
+
+  get rewritten(): boolean {
+    return this.#rewritten;
+  }
+
+  setTarget(next: RouteTarget): void {
+    this.#target = next;
+  }
+
+  get cut(): CutDecision | undefined {
+    return this.#cut;
+  }
 }
 
 /** The result of {@link runRequestHooks}. */
