@@ -42,6 +42,16 @@ export class Counter implements Metric {
     const key = labelKey(labels);
     this.values.set(key, (this.values.get(key) ?? 0) + amount);
   }
+  /** A handle on one label set, for hot paths: the labels are rendered once, not per call. */
+  handle(labels: Labels = {}): { inc(amount?: number): void } {
+    const key = labelKey(labels);
+    const values = this.values;
+    return {
+      inc(amount = 1) {
+        values.set(key, (values.get(key) ?? 0) + amount);
+      },
+    };
+  }
   get(labels: Labels = {}): number {
     return this.values.get(labelKey(labels)) ?? 0;
   }
@@ -80,7 +90,14 @@ export class Histogram implements Metric {
     private readonly buckets: readonly number[],
   ) {}
   observe(labels: Labels, value: number): void {
+    this.record(labelKey(labels), value);
+  }
+  /** A handle on one label set, for hot paths: the labels are rendered once, not per call. */
+  handle(labels: Labels): { observe(value: number): void } {
     const key = labelKey(labels);
+    return { observe: (value) => this.record(key, value) };
+  }
+  private record(key: string, value: number): void {
     let entry = this.series.get(key);
     if (!entry) {
       entry = { counts: new Array(this.buckets.length).fill(0), sum: 0, count: 0 };

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -179,6 +180,30 @@ function usageOnly(buffer: Buffer): unknown {
   return safeJson(buffer);
 }
 
+/**
+ * Fires `abort` once when the client goes away. undici takes an EventEmitter as a request's
+ * signal; one costs far less per request than an AbortController, which only plugins need.
+ */
+class ClientGone extends EventEmitter {
+  aborted = false;
+  private controller: AbortController | undefined;
+  abort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.emit('abort');
+  }
+  /** An AbortSignal that follows this one, for the plugins' request context. */
+  toAbortSignal(): AbortSignal {
+    if (!this.controller) {
+      const controller = new AbortController();
+      this.controller = controller;
+      if (this.aborted) controller.abort();
+      else this.once('abort', () => controller.abort());
+    }
+    return this.controller.signal;
+  }
+}
+
 function headerValue(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
@@ -266,6 +291,19 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
     return targets;
   }
 
+  // What plugins see of the targets, made once per (cached) target list.
+  const candidateLists = new WeakMap<ResolvedTarget[], RouteTarget[]>();
+  function candidatesOf(targets: ResolvedTarget[]): RouteTarget[] {
+    let candidates = candidateLists.get(targets);
+    if (!candidates) {
+      candidates = Object.freeze(
+        targets.map((target) => Object.freeze({ provider: target.provider.name, model: target.model })),
+      ) as RouteTarget[];
+      candidateLists.set(targets, candidates);
+    }
+    return candidates;
+  }
+
   function identify(request: IncomingMessage): Identity {
     if (keys.size === 0) {
       if (!loopback.test(request.socket.remoteAddress ?? '')) {
@@ -327,12 +365,11 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
     started: number,
     requestId: string,
   ): Promise<{ status: number; provider: string }> {
-    const baseHeaders: Record<string, string> = { 'x-ballast-request-id': requestId };
     const overheadHeader = (upstreamMs: number): string =>
       Math.max(0, performance.now() - started - upstreamMs).toFixed(3);
     const fail = (status: number, code: string, message: string, extra: Record<string, string> = {}) => {
       sendError(response, dialect, status, code, message, {
-        ...baseHeaders,
+        'x-ballast-request-id': requestId,
         'x-ballast-overhead-ms': overheadHeader(0),
         ...extra,
       });
@@ -398,9 +435,9 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
       parsed ??= parseRequest(dialect, rawBody);
       return parsed;
     };
-    const clientAbort = new AbortController();
+    const clientGone = new ClientGone();
     response.on('close', () => {
-      if (!response.writableFinished) clientAbort.abort();
+      if (!response.writableFinished) clientGone.abort();
     });
     const context: HostRequestContext = createRequestContext({
       requestId,
@@ -416,9 +453,7 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
         ? { agent: (headerValue(request.headers['x-ballast-agent']) ?? identity.agent) as string }
         : {}),
       ...(identity.keyName ? { clientKey: identity.keyName } : {}),
-      candidates: targets.map(
-        (target): RouteTarget => ({ provider: target.provider.name, model: target.model }),
-      ),
+      candidates: candidatesOf(targets),
       // Only plugins read the headers: skip the copy when there are none.
       headers:
         plugins.length === 0
@@ -428,7 +463,7 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
                 .filter(([name]) => name !== 'authorization' && name !== 'x-api-key')
                 .map(([name, value]) => [name, Array.isArray(value) ? value.join(', ') : (value ?? '')]),
             ),
-      signal: clientAbort.signal,
+      ...(plugins.length > 0 ? { signal: clientGone.toAbortSignal() } : {}),
       now,
     });
 
@@ -491,7 +526,7 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
         metrics.fallbacks.inc({ target: target.key, reason: skip });
         continue;
       }
-      if (clientAbort.signal.aborted) {
+      if (clientGone.aborted) {
         health.release(target.key);
         break;
       }
@@ -528,7 +563,7 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
             body: upstreamBody.body,
             dispatcher: agentFor(target.provider),
             // The context's signal follows the client's and also fires on a plugin's cut (a kill).
-            signal: plugins.length > 0 ? context.signal : clientAbort.signal,
+            signal: plugins.length > 0 ? context.signal : clientGone,
             headersTimeout: target.provider.firstByteTimeoutMs,
             bodyTimeout: target.provider.idleTimeoutMs,
           });
@@ -538,7 +573,7 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
             health.release(target.key);
             return answerCut(context.cut);
           }
-          if (clientAbort.signal.aborted) {
+          if (clientGone.aborted) {
             health.release(target.key);
             await settleError(
               new BallastError('PROXY_CLIENT_GONE', 'the client went away before the response started'),
@@ -563,13 +598,15 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
 
         if (upstream.statusCode >= 200 && upstream.statusCode < 300) {
           health.succeed(target.key);
+          // One literal with every header the answer always has: cheaper than spreads and additions.
           const common: Record<string, string> = {
-            ...baseHeaders,
+            'x-ballast-request-id': requestId,
             'x-ballast-provider': target.provider.name,
             'x-ballast-model': target.model,
             'x-ballast-fallbacks': String(fallbackPath.length),
-            ...(fallbackPath.length > 0 ? { 'x-ballast-fallback-path': fallbackPath.join(',') } : {}),
+            'x-ballast-overhead-ms': '',
           };
+          if (fallbackPath.length > 0) common['x-ballast-fallback-path'] = fallbackPath.join(',');
           if (stream) {
             await deliverStream({
               dialect,
@@ -582,7 +619,7 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
               clientWantsUsage,
               started,
               upstreamMs,
-              clientAbort,
+              clientGone,
             });
           } else {
             const upstreamStart = performance.now();
@@ -592,7 +629,7 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
             } catch (error) {
               upstreamMs += performance.now() - upstreamStart;
               if (context.cut) return answerCut(context.cut);
-              if (clientAbort.signal.aborted) {
+              if (clientGone.aborted) {
                 // The client left; the provider did nothing wrong.
                 const nothing = { inputTokens: 0, outputTokens: 0 };
                 await runAbortHooks(
@@ -633,12 +670,12 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
             account(target, usage, costUsd);
             const headers = common;
             headers['content-type'] = 'application/json';
+            headers['content-length'] = String(Buffer.byteLength(out));
+            if (costUsd !== undefined) headers['x-ballast-cost-usd'] = costUsd.toFixed(8);
             for (const [name, value] of context.responseHeaders) headers[name] = value;
             const overheadMs = Math.max(0, performance.now() - started - upstreamMs);
             headers['x-ballast-overhead-ms'] = overheadMs.toFixed(3);
-            if (costUsd !== undefined) headers['x-ballast-cost-usd'] = costUsd.toFixed(8);
-            headers['content-length'] = String(Buffer.byteLength(out));
-            metrics.overhead.observe({ endpoint: dialect }, overheadMs / 1000);
+            observeOverhead(dialect, overheadMs / 1000);
             response.writeHead(upstream.statusCode, headers);
             response.end(out);
             if (admitted.length > 0) {
@@ -685,7 +722,7 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
           attemptsOnTarget < 2;
         if (retryable) {
           await new Promise((resolve) => setTimeout(resolve, failure.retryAfterMs));
-          if (clientAbort.signal.aborted) break;
+          if (clientGone.aborted) break;
           continue;
         }
         if (failure.kind === 'quota') health.exhaust(target.key, failure.resetAt ?? now() + quotaCooldownMs);
@@ -723,13 +760,41 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
     });
   }
 
+  // Metric handles per label set, made on first use: the hot path does no label rendering.
+  type CounterHandle = ReturnType<ProxyMetrics['tokens']['handle']>;
+  type HistogramHandle = ReturnType<ProxyMetrics['overhead']['handle']>;
+  const spendSeries = new Map<
+    string,
+    { input: CounterHandle; output: CounterHandle; cached: CounterHandle; cost: CounterHandle }
+  >();
+  const requestSeries = new Map<string, CounterHandle>();
+  const durationSeries = new Map<string, HistogramHandle>();
+  const overheadSeries = new Map<string, HistogramHandle>();
+  const bounded = <T>(cache: Map<string, T>, key: string, make: () => T): T => {
+    let found = cache.get(key);
+    if (found === undefined) {
+      found = make();
+      if (cache.size < 10_000) cache.set(key, found);
+    }
+    return found;
+  };
+  const observeOverhead = (endpoint: string, seconds: number): void =>
+    bounded(overheadSeries, endpoint, () => metrics.overhead.handle({ endpoint })).observe(seconds);
+
   function account(target: ResolvedTarget, usage: Usage, costUsd: number | undefined): void {
-    const labels = { provider: target.provider.name, model: target.model };
-    metrics.tokens.inc({ ...labels, kind: 'input' }, usage.inputTokens);
-    metrics.tokens.inc({ ...labels, kind: 'output' }, usage.outputTokens);
-    if (usage.cachedInputTokens)
-      metrics.tokens.inc({ ...labels, kind: 'cached_input' }, usage.cachedInputTokens);
-    if (costUsd !== undefined) metrics.cost.inc(labels, costUsd);
+    const series = bounded(spendSeries, target.key, () => {
+      const labels = { provider: target.provider.name, model: target.model };
+      return {
+        input: metrics.tokens.handle({ ...labels, kind: 'input' }),
+        output: metrics.tokens.handle({ ...labels, kind: 'output' }),
+        cached: metrics.tokens.handle({ ...labels, kind: 'cached_input' }),
+        cost: metrics.cost.handle(labels),
+      };
+    });
+    series.input.inc(usage.inputTokens);
+    series.output.inc(usage.outputTokens);
+    if (usage.cachedInputTokens) series.cached.inc(usage.cachedInputTokens);
+    if (costUsd !== undefined) series.cost.inc(costUsd);
   }
 
   async function deliverStream(args: {
@@ -743,12 +808,12 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
     clientWantsUsage: boolean;
     started: number;
     upstreamMs: number;
-    clientAbort: AbortController;
+    clientGone: ClientGone;
   }): Promise<void> {
-    const { dialect, target, upstream, response, context, admitted, clientAbort } = args;
+    const { dialect, target, upstream, response, context, admitted, clientGone } = args;
     const providerDialect = target.provider.type;
     const overhead = Math.max(0, performance.now() - args.started - args.upstreamMs);
-    metrics.overhead.observe({ endpoint: dialect }, overhead / 1000);
+    observeOverhead(dialect, overhead / 1000);
     response.writeHead(200, {
       ...args.common,
       ...Object.fromEntries(context.responseHeaders),
@@ -806,8 +871,10 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
     let cutCode: string | undefined;
     let broken = false;
     const abortUpstream = () => upstream.body.destroy();
-    clientAbort.signal.addEventListener('abort', abortUpstream, { once: true });
-    context.signal.addEventListener('abort', abortUpstream, { once: true });
+    clientGone.once('abort', abortUpstream);
+    // Only plugins can cut a stream; without them the context's signal is never made.
+    const cuttable = plugins.length > 0;
+    if (cuttable) context.signal.addEventListener('abort', abortUpstream, { once: true });
     try {
       for await (const chunk of upstream.body) {
         for (const event of parser.push(chunk as Buffer)) {
@@ -832,10 +899,10 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
           if (cutCode !== undefined || context.cut) break;
           await write(translator.push(event));
         }
-        if (cutCode !== undefined || context.cut || clientAbort.signal.aborted) break;
+        if (cutCode !== undefined || context.cut || clientGone.aborted) break;
       }
     } catch (error) {
-      if (!clientAbort.signal.aborted && !context.cut) {
+      if (!clientGone.aborted && !context.cut) {
         broken = true;
         health.fail(target.key);
         logger.warn('upstream stream broke off', { requestId: context.requestId, error: String(error) });
@@ -847,8 +914,8 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
         ]);
       }
     } finally {
-      clientAbort.signal.removeEventListener('abort', abortUpstream);
-      context.signal.removeEventListener('abort', abortUpstream);
+      clientGone.off('abort', abortUpstream);
+      if (cuttable) context.signal.removeEventListener('abort', abortUpstream);
     }
 
     const cut = context.cut;
@@ -862,7 +929,7 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
       await runAbortHooks(admitted, context, { usage, costUsd, reason: 'cut', code }, logger);
       return;
     }
-    if (clientAbort.signal.aborted || broken) {
+    if (clientGone.aborted || broken) {
       upstream.body.destroy();
       response.end();
       const { usage, costUsd } = usageSoFar();
@@ -977,8 +1044,11 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
     const finish = (endpoint: string, status: number, provider = '') => {
       inFlight -= 1;
       const seconds = (performance.now() - started) / 1000;
-      metrics.requests.inc({ endpoint, provider, status: String(status) });
-      metrics.duration.observe({ endpoint }, seconds);
+      bounded(requestSeries, `${endpoint}\u0000${provider}\u0000${status}`, () =>
+        metrics.requests.handle({ endpoint, provider, status: String(status) }),
+      ).inc();
+      bounded(durationSeries, endpoint, () => metrics.duration.handle({ endpoint })).observe(seconds);
+      if (logger.isLevelEnabled?.('info') === false) return;
       logger.info('request', {
         requestId,
         method,
