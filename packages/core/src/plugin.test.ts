@@ -197,6 +197,34 @@ describe('createRequestContext', () => {
       client.abort();
       expect(ctx.signal.aborted).toBe(true);
     });
+
+    it('asks a lazy host signal for it only when a plugin reads the signal', () => {
+      const client = new AbortController();
+      let asked = 0;
+      const ctx = context({
+        signal: () => {
+          asked += 1;
+          return client.signal;
+        },
+      });
+      expect(asked).toBe(0);
+      expect(ctx.signal.aborted).toBe(false);
+      client.abort();
+      expect(ctx.signal.aborted).toBe(true);
+      expect(asked).toBe(1);
+    });
+  });
+
+  describe('when a plugin cuts the call', () => {
+    it('tells the host once, and a signal read afterwards is already aborted', () => {
+      const cuts: string[] = [];
+      const ctx = context({ onCut: (decision) => cuts.push(decision.code) });
+      ctx.abort({ action: 'cut', code: 'killed', message: 'operator kill' });
+      ctx.abort({ action: 'cut', code: 'again', message: 'second cut is ignored' });
+      expect(cuts).toEqual(['killed']);
+      expect(ctx.signal.aborted).toBe(true);
+      expect((ctx.signal.reason as Error).message).toBe('operator kill');
+    });
   });
 
   it('collects response headers case-insensitively', () => {

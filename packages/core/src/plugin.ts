@@ -204,8 +204,13 @@ export interface RequestContextInit {
   clientKey?: string;
   candidates?: RouteTarget[];
   headers?: Record<string, string>;
-  /** A signal of the host's own (client disconnect); the context's signal follows it. */
-  signal?: AbortSignal;
+  /**
+   * A signal of the host's own (client disconnect); the context's signal follows it. A function is
+   * called only when a plugin first reads `context.signal`, so a host need not make one per call.
+   */
+  signal?: AbortSignal | (() => AbortSignal);
+  /** Called once when a plugin cuts the call, so the host can stop its upstream work. */
+  onCut?: (decision: CutDecision) => void;
   now?: () => number;
 }
 
@@ -230,6 +235,9 @@ export function createRequestContext(init: RequestContextInit): HostRequestConte
   return new CallContext(init);
 }
 
+const cutError = (decision: CutDecision): BallastError =>
+  new BallastError(`CUT_${decision.code.toUpperCase()}`, decision.message);
+
 const noResponseHeaders: ReadonlyMap<string, string> = new Map();
 
 /**
@@ -252,7 +260,8 @@ class CallContext implements HostRequestContext {
   #parseRequest: (() => ChatRequest) | undefined;
   #inputTokens: number | undefined;
   #countInput: (() => number) | undefined;
-  #hostSignal: AbortSignal | undefined;
+  #hostSignal: AbortSignal | (() => AbortSignal) | undefined;
+  #onCut: ((decision: CutDecision) => void) | undefined;
   #controller: AbortController | undefined;
   #state: Map<symbol | string, unknown> | undefined;
   #responseHeaders: Map<string, string> | undefined;
@@ -282,6 +291,7 @@ class CallContext implements HostRequestContext {
     this.candidates = init.candidates ?? [];
     this.headers = init.headers ?? {};
     this.#hostSignal = init.signal;
+    this.#onCut = init.onCut;
     this.startedAt = (init.now ?? Date.now)();
   }
 
@@ -304,7 +314,11 @@ class CallContext implements HostRequestContext {
     if (this.#controller) return this.#controller;
     const created = new AbortController();
     this.#controller = created;
-    const host = this.#hostSignal;
+    if (this.#cut) {
+      created.abort(cutError(this.#cut));
+      return created;
+    }
+    const host = typeof this.#hostSignal === 'function' ? this.#hostSignal() : this.#hostSignal;
     if (host) {
       if (host.aborted) created.abort(host.reason);
       else host.addEventListener('abort', () => created.abort(host.reason), { once: true });
@@ -324,7 +338,9 @@ class CallContext implements HostRequestContext {
   abort(decision: CutDecision): void {
     if (this.#cut) return;
     this.#cut = decision;
-    this.#control().abort(new BallastError(`CUT_${decision.code.toUpperCase()}`, decision.message));
+    // A signal nobody has read yet is made aborted when it is read (see #control).
+    this.#controller?.abort(cutError(decision));
+    this.#onCut?.(decision);
   }
 
   setResponseHeader(name: string, value: string): void {
