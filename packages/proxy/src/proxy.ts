@@ -48,6 +48,7 @@ import {
   resetTimeFrom,
   type UpstreamFailure,
 } from './upstream.js';
+import { callUpstream, type UpstreamAnswer } from './upstream-call.js';
 
 /** Options of {@link createProxy} besides the configuration. */
 export interface ProxyOptions {
@@ -181,15 +182,19 @@ function usageOnly(buffer: Buffer): unknown {
 }
 
 /**
- * Fires `abort` once when the client goes away. undici takes an EventEmitter as a request's
- * signal; one costs far less per request than an AbortController, which only plugins need.
+ * Fires `abort` once when the call must stop: the client went away, or a plugin cut the call.
+ * undici takes an EventEmitter as a request's signal; one costs far less per request than an
+ * AbortController, which is made only if a plugin reads `context.signal`.
  */
-class ClientGone extends EventEmitter {
+class CallStop extends EventEmitter {
   aborted = false;
+  /** Whether it stopped because the client went away (not because of a cut). */
+  clientLeft = false;
   private controller: AbortController | undefined;
-  abort(): void {
+  abort(clientLeft: boolean): void {
     if (this.aborted) return;
     this.aborted = true;
+    this.clientLeft = clientLeft;
     this.emit('abort');
   }
   /** An AbortSignal that follows this one, for the plugins' request context. */
@@ -203,6 +208,9 @@ class ClientGone extends EventEmitter {
     return this.controller.signal;
   }
 }
+
+/** A streamed upstream answer, from undici's `request()`. */
+type StreamedUpstream = Awaited<ReturnType<typeof undiciRequest>>;
 
 function headerValue(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
@@ -435,9 +443,9 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
       parsed ??= parseRequest(dialect, rawBody);
       return parsed;
     };
-    const clientGone = new ClientGone();
+    const stop = new CallStop();
     response.on('close', () => {
-      if (!response.writableFinished) clientGone.abort();
+      if (!response.writableFinished) stop.abort(true);
     });
     const context: HostRequestContext = createRequestContext({
       requestId,
@@ -463,7 +471,7 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
                 .filter(([name]) => name !== 'authorization' && name !== 'x-api-key')
                 .map(([name, value]) => [name, Array.isArray(value) ? value.join(', ') : (value ?? '')]),
             ),
-      ...(plugins.length > 0 ? { signal: clientGone.toAbortSignal() } : {}),
+      ...(plugins.length > 0 ? { signal: () => stop.toAbortSignal(), onCut: () => stop.abort(false) } : {}),
       now,
     });
 
@@ -526,7 +534,7 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
         metrics.fallbacks.inc({ target: target.key, reason: skip });
         continue;
       }
-      if (clientGone.aborted) {
+      if (stop.clientLeft) {
         health.release(target.key);
         break;
       }
@@ -555,25 +563,47 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
         attemptsOnTarget += 1;
         const attemptStart = performance.now();
         diagnostics.publish('upstream-start', () => ({ requestId, target: target.key }));
-        let upstream: Awaited<ReturnType<typeof undiciRequest>>;
+        let upstream: UpstreamAnswer;
+        // Streams need a Readable with backpressure; whole answers are read without one.
+        let streamed: StreamedUpstream | undefined;
         try {
-          upstream = await undiciRequest(upstreamBody.url, {
-            method: 'POST',
-            headers: upstreamBody.headers,
-            body: upstreamBody.body,
-            dispatcher: agentFor(target.provider),
-            // The context's signal follows the client's and also fires on a plugin's cut (a kill).
-            signal: plugins.length > 0 ? context.signal : clientGone,
-            headersTimeout: target.provider.firstByteTimeoutMs,
-            bodyTimeout: target.provider.idleTimeoutMs,
-          });
+          if (stream) {
+            const answer = await undiciRequest(upstreamBody.url, {
+              method: 'POST',
+              headers: upstreamBody.headers,
+              body: upstreamBody.body,
+              dispatcher: agentFor(target.provider),
+              signal: stop,
+              headersTimeout: target.provider.firstByteTimeoutMs,
+              bodyTimeout: target.provider.idleTimeoutMs,
+            });
+            streamed = answer;
+            upstream = {
+              statusCode: answer.statusCode,
+              headers: answer.headers,
+              body: (limit) => readUpstream(answer.body, limit),
+            };
+          } else {
+            upstream = await callUpstream(
+              agentFor(target.provider),
+              {
+                origin: upstreamBody.origin,
+                path: upstreamBody.path,
+                headers: upstreamBody.headers,
+                body: upstreamBody.body,
+                headersTimeout: target.provider.firstByteTimeoutMs,
+                bodyTimeout: target.provider.idleTimeoutMs,
+              },
+              stop,
+            );
+          }
         } catch (error) {
           upstreamMs += performance.now() - attemptStart;
           if (context.cut) {
             health.release(target.key);
             return answerCut(context.cut);
           }
-          if (clientGone.aborted) {
+          if (stop.clientLeft) {
             health.release(target.key);
             await settleError(
               new BallastError('PROXY_CLIENT_GONE', 'the client went away before the response started'),
@@ -607,11 +637,11 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
             'x-ballast-overhead-ms': '',
           };
           if (fallbackPath.length > 0) common['x-ballast-fallback-path'] = fallbackPath.join(',');
-          if (stream) {
+          if (streamed) {
             await deliverStream({
               dialect,
               target,
-              upstream,
+              upstream: streamed,
               response,
               context,
               admitted,
@@ -619,17 +649,17 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
               clientWantsUsage,
               started,
               upstreamMs,
-              clientGone,
+              stop,
             });
           } else {
             const upstreamStart = performance.now();
             let buffer: Buffer;
             try {
-              buffer = Buffer.from(await upstream.body.arrayBuffer());
+              buffer = await upstream.body();
             } catch (error) {
               upstreamMs += performance.now() - upstreamStart;
               if (context.cut) return answerCut(context.cut);
-              if (clientGone.aborted) {
+              if (stop.clientLeft) {
                 // The client left; the provider did nothing wrong.
                 const nothing = { inputTokens: 0, outputTokens: 0 };
                 await runAbortHooks(
@@ -691,7 +721,7 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
         }
 
         // An error answer: read it (bounded), classify it, and decide.
-        const errorBuffer = await readUpstream(upstream.body, maxErrorBodyBytes).catch(() => Buffer.alloc(0));
+        const errorBuffer = await upstream.body(maxErrorBodyBytes).catch(() => Buffer.alloc(0));
         const failure = classifyUpstreamError(
           upstream.statusCode,
           safeJson(errorBuffer),
@@ -722,7 +752,7 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
           attemptsOnTarget < 2;
         if (retryable) {
           await new Promise((resolve) => setTimeout(resolve, failure.retryAfterMs));
-          if (clientGone.aborted) break;
+          if (stop.clientLeft) break;
           continue;
         }
         if (failure.kind === 'quota') health.exhaust(target.key, failure.resetAt ?? now() + quotaCooldownMs);
@@ -800,7 +830,7 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
   async function deliverStream(args: {
     dialect: Dialect;
     target: ResolvedTarget;
-    upstream: Awaited<ReturnType<typeof undiciRequest>>;
+    upstream: StreamedUpstream;
     response: ServerResponse;
     context: HostRequestContext;
     admitted: GatewayPlugin[];
@@ -808,9 +838,9 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
     clientWantsUsage: boolean;
     started: number;
     upstreamMs: number;
-    clientGone: ClientGone;
+    stop: CallStop;
   }): Promise<void> {
-    const { dialect, target, upstream, response, context, admitted, clientGone } = args;
+    const { dialect, target, upstream, response, context, admitted, stop } = args;
     const providerDialect = target.provider.type;
     const overhead = Math.max(0, performance.now() - args.started - args.upstreamMs);
     observeOverhead(dialect, overhead / 1000);
@@ -871,10 +901,8 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
     let cutCode: string | undefined;
     let broken = false;
     const abortUpstream = () => upstream.body.destroy();
-    clientGone.once('abort', abortUpstream);
-    // Only plugins can cut a stream; without them the context's signal is never made.
-    const cuttable = plugins.length > 0;
-    if (cuttable) context.signal.addEventListener('abort', abortUpstream, { once: true });
+    // Fires when the client leaves and when a plugin cuts the call (an operator's kill).
+    stop.once('abort', abortUpstream);
     try {
       for await (const chunk of upstream.body) {
         for (const event of parser.push(chunk as Buffer)) {
@@ -899,10 +927,10 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
           if (cutCode !== undefined || context.cut) break;
           await write(translator.push(event));
         }
-        if (cutCode !== undefined || context.cut || clientGone.aborted) break;
+        if (cutCode !== undefined || context.cut || stop.clientLeft) break;
       }
     } catch (error) {
-      if (!clientGone.aborted && !context.cut) {
+      if (!stop.clientLeft && !context.cut) {
         broken = true;
         health.fail(target.key);
         logger.warn('upstream stream broke off', { requestId: context.requestId, error: String(error) });
@@ -914,8 +942,7 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
         ]);
       }
     } finally {
-      clientGone.off('abort', abortUpstream);
-      if (cuttable) context.signal.removeEventListener('abort', abortUpstream);
+      stop.off('abort', abortUpstream);
     }
 
     const cut = context.cut;
@@ -929,7 +956,7 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
       await runAbortHooks(admitted, context, { usage, costUsd, reason: 'cut', code }, logger);
       return;
     }
-    if (clientGone.aborted || broken) {
+    if (stop.clientLeft || broken) {
       upstream.body.destroy();
       response.end();
       const { usage, costUsd } = usageSoFar();

@@ -12,6 +12,10 @@ export interface ResolvedTarget {
 /** What to send upstream. */
 export interface UpstreamRequest {
   url: string;
+  /** The url split for undici's dispatch: scheme, host and port... */
+  origin: string;
+  /** ...and the rest. */
+  path: string;
   headers: Record<string, string>;
   body: string | Buffer;
 }
@@ -67,9 +71,23 @@ export function buildUpstreamRequest(options: {
   }
 
   const headers = upstreamHeaders(provider, options.stream, options.clientDialect, options.clientHeaders);
-  const url =
-    provider.type === 'openai' ? `${provider.baseUrl}/chat/completions` : `${provider.baseUrl}/v1/messages`;
-  return { url, headers, body: bytes ?? JSON.stringify(body) };
+  const { url, origin, path } = endpointOf(provider);
+  return { url, origin, path, headers, body: bytes ?? JSON.stringify(body) };
+}
+
+const endpoints = new WeakMap<ProviderConfig, { url: string; origin: string; path: string }>();
+
+/** The provider's chat endpoint, parsed once. */
+function endpointOf(provider: ProviderConfig): { url: string; origin: string; path: string } {
+  let endpoint = endpoints.get(provider);
+  if (!endpoint) {
+    const url =
+      provider.type === 'openai' ? `${provider.baseUrl}/chat/completions` : `${provider.baseUrl}/v1/messages`;
+    const parsed = new URL(url);
+    endpoint = { url, origin: parsed.origin, path: `${parsed.pathname}${parsed.search}` };
+    endpoints.set(provider, endpoint);
+  }
+  return endpoint;
 }
 
 const headerCache = new WeakMap<ProviderConfig, Map<string, Record<string, string>>>();
