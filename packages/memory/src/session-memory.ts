@@ -645,6 +645,8 @@ export function createSessionMemory(options: SessionMemoryOptions): SessionMemor
         if (retrievedRoom < 12) break;
         const entry = turns[session.byId.get(hit.id) as number] as Analysed;
         if (entry.repeatOf !== undefined) continue;
+        // Already in the state whole (its gist was not cut): nothing more to show.
+        if (inState.has(entry.turn.id) && !entry.facts.gist.endsWith('…')) continue;
         const who = entry.turn.name ?? entry.turn.role;
         const body =
           entry.turn.role === 'tool'
@@ -792,7 +794,7 @@ export function createSessionMemory(options: SessionMemoryOptions): SessionMemor
     buildContext(sessionId, options) {
       return exclusive(sessionId, () => build(sessionId, options));
     },
-    search(sessionId, query, searchOptions = {}) {
+    async search(sessionId, query, searchOptions = {}) {
       const limit = searchOptions.limit ?? 10;
       if (typeof query !== 'string') invalid('query must be a string');
       if (!Number.isInteger(limit) || limit < 1)
