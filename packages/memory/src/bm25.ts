@@ -18,6 +18,8 @@ export interface Bm25Index {
   add(id: string, text: string): void;
   /** The best `limit` documents for a query, best first; documents without a query term are left out. */
   search(query: string, limit: number, filter?: (id: string) => boolean): Bm25Hit[];
+  /** In how many documents a term (from `terms()`) occurs. */
+  documentFrequency(term: string): number;
   /** How many documents are indexed. */
   readonly size: number;
 }
@@ -84,6 +86,9 @@ export function createBm25Index(options: Bm25Options = {}): Bm25Index {
       ranked.sort((left, right) => right[1] - left[1] || right[0] - left[0]);
       const hits = ranked.slice(0, limit).map(([doc, score]) => ({ id: ids[doc] as string, score }));
       return hits;
+    },
+    documentFrequency(term) {
+      return postings.get(term)?.length ?? 0;
     },
     get size() {
       return ids.length;

@@ -30,12 +30,13 @@ const DATE_PATTERN = new RegExp(
 const NAME_PATTERN = /(?<=[a-z,;:] )[A-Z][a-z]{2,}(?: [A-Z][a-z]{2,})?\b/g;
 
 const DECISION =
-  /\b(?:decided|decision|we(?:'ll| will) (?:use|go with|keep)|let'?s (?:use|go with|switch)|going with|chose|settled on|switch(?:ed)? to|agreed|instead of)\b/i;
+  /\b(?:decided|decision to|we(?:'ll| will) (?:use|go with|keep)|let'?s (?:use|go with|switch to)|going with|settled on|switch(?:ed)? to|agreed to|instead of)\b/i;
+// Imperatives and rules, not "it must have been lovely" or "I'm always here".
 const CONSTRAINT =
-  /\b(?:must(?: not)?|never|always|do not|don'?t|should not|shouldn'?t|required?|no more than|at most|at least|without (?:changing|breaking)|keep(?:ing)? [\w ]{0,20}(?:unchanged|stable|backwards?))\b/i;
+  /(?:(?:^|[,;:] )(?:always|never|don'?t|do not|make sure|only|avoid)\b|\b(?:must(?! have| be|'ve)|must not|should not|shouldn'?t|is required|are required|no more than|at most|at least|without (?:changing|breaking)|keep(?:ing)? [\w ]{0,20}(?:unchanged|stable|backwards?))\b)/i;
 const OPEN =
-  /\b(?:todo|to do|need to|needs to|still (?:failing|broken|open)|not yet|next step|follow[- ]up|pending)\b|\?\s*$/i;
-const RESOLVED = /\b(?:fixed|resolved|done|passes now|passing now|works now|completed?|merged|closed)\b/i;
+  /\b(?:todo|to-do|need to|needs to|still (?:failing|broken|open)|not yet|next step|follow[- ]up|pending)\b/i;
+const RESOLVED = /\b(?:fixed|resolved|passes now|passing now|works now|merged|closed)\b/i;
 const EVENT =
   /\b(?:I|we|my|our)\b[^.!?]{0,40}\b(?:went|go|started|finished|bought|got|made|visited|joined|moved|adopted|painted|ran|won|lost|met|took|signed|learned|decided|planning|plan|going to|have been|was|am|is|love|loved)\b/i;
 

@@ -4,7 +4,7 @@ import { headAndTail, similarity, snippetFor } from './compress.js';
 import { type EntityKind, extractTurnFacts, type TurnFacts } from './extract.js';
 import { assertTurns } from './store/memory.js';
 import type { MemoryStore } from './store/types.js';
-import { hashText, terms } from './text.js';
+import { contentWords, hashText, terms } from './text.js';
 import type {
   BuiltContext,
   ContextMessage,
@@ -65,7 +65,11 @@ export const defaultMemoryPolicy: Readonly<MemoryPolicy> = Object.freeze({
 /** Smallest budget a context can be built in: one short message and its framing. */
 const MIN_BUDGET = 32;
 /** Words of a retrieved turn's snippet. */
-const SNIPPET_WORDS = 24;
+const SNIPPET_WORDS = 20;
+/** Share of the space left that retrieval for an implicit query (the latest user turn) may take. */
+const IMPLICIT_QUERY_SHARE = 0.35;
+/** Words of a retrieved turn's neighbour. */
+const NEIGHBOUR_WORDS = 10;
 /** Framing tokens per message (OpenAI's count: 3 per message plus the role). */
 const FRAMING = 4;
 /** Sessions whose derived state is kept in this process. */
@@ -80,6 +84,9 @@ interface Analysed {
   /** The id of an earlier turn this one repeats, if any. */
   repeatOf?: string;
   gistTokens?: number;
+  /** The turn's rarest words, as written: what the digest shows of it. */
+  keyphrase?: string;
+  keyTokens?: number;
 }
 
 interface Prefix {
@@ -254,7 +261,11 @@ export function createSessionMemory(options: SessionMemoryOptions): SessionMemor
     const entry: Analysed = {
       turn,
       index,
-      tokens: countTextTokens(turn.content, policy.model) + FRAMING + (turn.name ? 1 : 0),
+      // As countMessageTokens counts a message: framing, content, and the name (plus one) if any.
+      tokens:
+        countTextTokens(turn.content, policy.model) +
+        FRAMING +
+        (turn.name ? countTextTokens(turn.name, policy.model) + 1 : 0),
       terms: turnTerms,
       facts: extractTurnFacts(turn),
     };
@@ -269,7 +280,9 @@ export function createSessionMemory(options: SessionMemoryOptions): SessionMemor
     }
     session.turns.push(entry);
     session.byId.set(turn.id, index);
-    session.index.add(turn.id, turn.role === 'tool' ? turn.content.slice(0, 4000) : turn.content);
+    // The speaker's name is indexed too: questions often name who said or did something.
+    const body = turn.role === 'tool' ? turn.content.slice(0, 4000) : turn.content;
+    session.index.add(turn.id, turn.name ? `${turn.name} ${body}` : body);
   }
 
   async function load(sessionId: string): Promise<Session> {
@@ -309,6 +322,80 @@ export function createSessionMemory(options: SessionMemoryOptions): SessionMemor
   function gistTokens(entry: Analysed): number {
     entry.gistTokens ??= countTextTokens(entry.facts.gist, policy.model) + 2;
     return entry.gistTokens;
+  }
+
+  /**
+   * A turn's digest: its rarest content words in their order (a word is rare when few turns of the
+   * session use it), at most eight. "I went to a LGBTQ support group yesterday" gives "LGBTQ support
+   * group yesterday": a few tokens that still answer "what did she do, and when".
+   */
+  function keyphrase(session: Session, entry: Analysed): string {
+    if (entry.keyphrase !== undefined) return entry.keyphrase;
+    if (entry.turn.role === 'tool') {
+      entry.keyphrase = entry.facts.gist.replace(/^[^:]*: /, '');
+    } else {
+      const size = Math.max(1, session.index.size);
+      const words = contentWords(entry.turn.content);
+      const rare = words.filter(
+        (item) => /\d/.test(item.word) || session.index.documentFrequency(item.term) / size <= 0.03,
+      );
+      const chosen =
+        rare.length >= 2
+          ? rare
+          : words
+              .slice()
+              .sort(
+                (left, right) =>
+                  session.index.documentFrequency(left.term) - session.index.documentFrequency(right.term),
+              )
+              .slice(0, 3);
+      const seen = new Set<string>();
+      const kept: string[] = [];
+      for (const item of words) {
+        if (!chosen.includes(item) || seen.has(item.term)) continue;
+        seen.add(item.term);
+        kept.push(item.word);
+        if (kept.length >= 8) break;
+      }
+      entry.keyphrase = kept.join(' ');
+    }
+    entry.keyTokens = countTextTokens(entry.keyphrase, policy.model) + 1;
+    return entry.keyphrase;
+  }
+
+  /** Digest lines: entries in session order, a line per day and speaker, phrases joined by "; ". */
+  function renderDigest(entries: readonly Analysed[], session: Session): string[] {
+    const lines: string[] = [];
+    let day: string | undefined;
+    let speaker: string | undefined;
+    let current: string[] = [];
+    const flush = (): void => {
+      if (current.length > 0) lines.push(`${speaker}: ${current.join('; ')}`);
+      current = [];
+    };
+    for (const entry of [...entries].sort((left, right) => left.index - right.index)) {
+      const label = dateLabel(entry.turn.timestamp);
+      const who = entry.turn.name ?? entry.turn.role;
+      if (label !== undefined && label !== day) {
+        flush();
+        lines.push(`[${label}]`);
+        day = label;
+      }
+      if (who !== speaker) {
+        flush();
+        speaker = who;
+      }
+      const phrase = keyphrase(session, entry);
+      if (phrase) current.push(phrase);
+    }
+    flush();
+    return lines;
+  }
+
+  /** What a digest entry costs: its phrase and separator, plus a share of its line and day headers. */
+  function digestCost(session: Session, entry: Analysed): number {
+    keyphrase(session, entry);
+    return (entry.keyTokens as number) + 2;
   }
 
   /** Where the verbatim tail starts for a budget: moves forward only at compaction steps. */
@@ -453,22 +540,15 @@ export function createSessionMemory(options: SessionMemoryOptions): SessionMemor
       .sort((left, right) => right.facts.salience - left.facts.salience || right.index - left.index);
     const chosen: Analysed[] = [];
     for (const entry of candidates) {
-      if (stateRoom < 8) break;
-      if (add('fact', entry.facts.gist, [entry.turn.id], gistTokens(entry))) chosen.push(entry);
+      if (stateRoom < 6) break;
+      const phrase = keyphrase(session, entry);
+      if (phrase && add('fact', phrase, [entry.turn.id], digestCost(session, entry))) chosen.push(entry);
     }
-    chosen.sort((left, right) => left.index - right.index);
-    if (chosen.length > 0) {
-      stateLines.push('Facts:');
-      let day: string | undefined;
-      for (const entry of chosen) {
-        const label = dateLabel(entry.turn.timestamp);
-        if (label !== undefined && label !== day) {
-          stateLines.push(`[${label}]`);
-          day = label;
-        }
-        stateLines.push(`- ${entry.facts.gist}`);
-      }
-    }
+    if (chosen.length > 0)
+      stateLines.push(
+        'Digest of earlier turns (key words, by day and speaker):',
+        ...renderDigest(chosen, session),
+      );
 
     // 3. The last archived turns, compressed.
     const compressedLines: string[] = [];
@@ -608,6 +688,8 @@ export function createSessionMemory(options: SessionMemoryOptions): SessionMemor
     // Retrieval: archived turns for the query, as snippets, into the space left.
     // In priority order (the best first); rendered in session order.
     const retrieved: Array<{ entry: Analysed; text: string }> = [];
+    // More archived turns, as digest phrases, when the query leaves space.
+    const digest: Analysed[] = [];
     let retrievedRoom = budget - prefixTokens - tailTokens - FRAMING - 16;
     if (boundary > 0 && retrievedRoom > 24) {
       const query =
@@ -641,20 +723,37 @@ export function createSessionMemory(options: SessionMemoryOptions): SessionMemor
           retrievedRoom -= 6;
         }
       };
-      for (const hit of hits) {
-        if (retrievedRoom < 12) break;
-        const entry = turns[session.byId.get(hit.id) as number] as Analysed;
-        if (entry.repeatOf !== undefined) continue;
+      // A hit and its neighbours: an answer often sits in the turn after the one that matches
+      // the question's words (measured on LoCoMo: ±1 turn around the top hits finds more evidence
+      // per token than more hits).
+      const chosen = new Set<string>();
+      const offer = (entry: Analysed | undefined, words: number): void => {
+        if (!entry || chosen.has(entry.turn.id) || entry.repeatOf !== undefined) return;
+        if (entry.index < pinnedEnd || entry.index >= boundary || skip.has(entry.turn.id)) return;
         // Already in the state whole (its gist was not cut): nothing more to show.
-        if (inState.has(entry.turn.id) && !entry.facts.gist.endsWith('…')) continue;
+        if (inState.has(entry.turn.id) && !entry.facts.gist.endsWith('…')) return;
         const who = entry.turn.name ?? entry.turn.role;
         const body =
           entry.turn.role === 'tool'
             ? `(${entry.turn.id}) ${headAndTail(entry.turn.content, policy.toolOutputMaxTokens * 2, entry.turn.id)}`
-            : snippetFor(entry.turn.content, query, SNIPPET_WORDS);
+            : snippetFor(entry.turn.content, query, words);
+        const room = retrievedRoom;
         dayCost(entry);
-        take(entry, `- ${who}: ${body}`);
-      }
+        if (take(entry, `- ${who}: ${body}`)) chosen.add(entry.turn.id);
+        else retrievedRoom = room;
+      };
+      // An explicit query gets all the space left; the latest user turn standing in for one gets a
+      // part of it, and the digest of the session gets the rest.
+      const reserve =
+        options.query === undefined ? Math.floor(retrievedRoom * (1 - IMPLICIT_QUERY_SHARE)) : 0;
+      hits.forEach((hit, rank) => {
+        if (retrievedRoom - reserve < 12) return;
+        const at = session.byId.get(hit.id) as number;
+        offer(turns[at], SNIPPET_WORDS);
+        offer(turns[at + 1], NEIGHBOUR_WORDS);
+        offer(turns[at - 1], NEIGHBOUR_WORDS);
+        if (rank < 5) offer(turns[at + 2], NEIGHBOUR_WORDS);
+      });
       // Space the query did not use goes to more of the most salient archived turns.
       if (retrievedRoom >= 12) {
         const taken = new Set(picked.map((item) => item.entry.turn.id));
@@ -670,15 +769,23 @@ export function createSessionMemory(options: SessionMemoryOptions): SessionMemor
           )
           .sort((left, right) => right.facts.salience - left.facts.salience || right.index - left.index);
         for (const entry of extra) {
-          if (retrievedRoom < 8) break;
-          dayCost(entry);
-          take(entry, `- ${entry.facts.gist}`);
+          if (retrievedRoom < 6) break;
+          const cost = digestCost(session, entry);
+          if (cost > retrievedRoom || !keyphrase(session, entry)) continue;
+          retrievedRoom -= cost;
+          digest.push(entry);
         }
       }
       retrieved.push(...picked);
     }
     const renderRetrieved = (): string => {
-      const lines = ['Earlier turns relevant now (retrieved from the session):'];
+      const lines: string[] = [];
+      if (digest.length > 0)
+        lines.push(
+          'More of the earlier turns (key words, by day and speaker):',
+          ...renderDigest(digest, session),
+        );
+      if (retrieved.length > 0) lines.push('Earlier turns relevant now (retrieved from the session):');
       let day: string | undefined;
       for (const item of [...retrieved].sort((left, right) => left.entry.index - right.entry.index)) {
         const label = dateLabel(item.entry.turn.timestamp);
@@ -691,7 +798,8 @@ export function createSessionMemory(options: SessionMemoryOptions): SessionMemor
       return lines.join('\n');
     };
     let retrievedMessage: ContextMessage | undefined;
-    if (retrieved.length > 0) {
+    const retrievedCount = (): number => retrieved.length + digest.length;
+    if (retrievedCount() > 0) {
       retrievedMessage = { role: 'system', content: renderRetrieved() };
       messages.push(retrievedMessage);
     }
@@ -699,11 +807,13 @@ export function createSessionMemory(options: SessionMemoryOptions): SessionMemor
 
     // Fit exactly: the estimate above leaves a margin; the count below is the one that counts.
     let tokens = countMessageTokens(toChat(messages), policy.model).tokens;
-    while (tokens > budget && retrievedMessage && retrieved.length > 0) {
+    while (tokens > budget && retrievedMessage && retrievedCount() > 0) {
       const share = Math.min(0.5, (tokens - budget) / Math.max(1, tokens));
-      const drop = Math.max(1, Math.ceil(retrieved.length * share));
-      retrieved.splice(-drop, drop);
-      if (retrieved.length === 0) messages.splice(messages.indexOf(retrievedMessage), 1);
+      // The digest goes first (its least salient end), then the weakest retrieved turns.
+      const from = digest.length > 0 ? digest : retrieved;
+      const drop = Math.max(1, Math.ceil(from.length * share));
+      from.splice(-drop, drop);
+      if (retrievedCount() === 0) messages.splice(messages.indexOf(retrievedMessage), 1);
       else retrievedMessage.content = renderRetrieved();
       tokens = countMessageTokens(toChat(messages), policy.model).tokens;
     }
@@ -758,11 +868,12 @@ export function createSessionMemory(options: SessionMemoryOptions): SessionMemor
 
     const sourceTurnIds = new Set<string>(prefix.sourceTurnIds);
     for (const item of retrieved) sourceTurnIds.add(item.entry.turn.id);
+    for (const entry of digest) sourceTurnIds.add(entry.turn.id);
     for (const entry of turns.slice(boundary)) sourceTurnIds.add(entry.turn.id);
     let fullHistoryTokens = 3;
     for (const entry of turns) fullHistoryTokens += entry.tokens;
     const retrievedTokens =
-      retrievedMessage && retrieved.length > 0 ? countTextTokens(retrievedMessage.content, policy.model) : 0;
+      retrievedMessage && retrievedCount() > 0 ? countTextTokens(retrievedMessage.content, policy.model) : 0;
     return {
       messages,
       tokens,
@@ -770,7 +881,12 @@ export function createSessionMemory(options: SessionMemoryOptions): SessionMemor
       sourceTurnIds: [...sourceTurnIds],
       recentTurnIds: turns.slice(boundary).map((entry) => entry.turn.id),
       items: prefix.items.map((item) => ({ ...item, sourceTurnIds: [...item.sourceTurnIds] })),
-      parts: { ...prefix.parts, retrieved: retrievedTokens, recent: tailTokens },
+      parts: {
+        ...prefix.parts,
+        retrieved: retrievedTokens,
+        // Measured after the fit, which may have cut the tail.
+        recent: tail.length > 0 ? countMessageTokens(toChat(tail), policy.model).tokens - 3 : 0,
+      },
       prefixMessages,
       prefixHash: hash,
       prefixUnchanged: unchanged,

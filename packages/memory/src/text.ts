@@ -61,6 +61,25 @@ export function terms(text: string): string[] {
 }
 
 /**
+ * The words of a text that carry content, as written, each with its index term: stopwords and
+ * one-letter words dropped. The digest keeps the rarest of them.
+ * @param text any text
+ * @returns the words in order
+ */
+export function contentWords(text: string): Array<{ word: string; term: string }> {
+  const out: Array<{ word: string; term: string }> = [];
+  for (const match of text.matchAll(WORD)) {
+    const lower = match[0]
+      .toLowerCase()
+      .replace(/['’]s$/, '')
+      .replace(/['’]/g, '');
+    if ((lower.length < 2 && !/\d/.test(lower)) || STOPWORDS.has(lower)) continue;
+    out.push({ word: match[0].replace(/['’]s$/, ''), term: stem(lower) });
+  }
+  return out;
+}
+
+/**
  * Splits a text into sentences (and lines), keeping each one's text trimmed.
  * @param text any text
  * @returns the non-empty sentences, in order
