@@ -25,6 +25,13 @@ export {
   toAnthropicRequest,
   toAnthropicResponse,
 } from './anthropic.js';
+export {
+  type ConnectingClient,
+  loadOptionalDependency,
+  redactUrl,
+  transientRedisReply,
+  waitForFirstConnection,
+} from './backends.js';
 export type {
   CacheControl,
   ChatMessage,

@@ -1,0 +1,63 @@
+import { EventEmitter } from 'node:events';
+import { describe, expect, it } from 'vitest';
+import {
+  loadOptionalDependency,
+  redactUrl,
+  transientRedisReply,
+  waitForFirstConnection,
+} from './backends.js';
+
+class FakeClient extends EventEmitter {
+  status = 'connecting';
+}
+
+describe('redactUrl', () => {
+  it('hides a password and leaves other text alone', () => {
+    expect(redactUrl('redis://user:secret@127.0.0.1:6379/0')).toBe('redis://user:***@127.0.0.1:6379/0');
+    expect(redactUrl(new URL('redis://127.0.0.1:6379'))).toBe('redis://127.0.0.1:6379');
+    expect(redactUrl('not a url')).toBe('not a url');
+  });
+});
+
+describe('transientRedisReply', () => {
+  it('tells a busy server from a wrong request', () => {
+    expect(transientRedisReply.test('LOADING Redis is loading the dataset in memory')).toBe(true);
+    expect(transientRedisReply.test('ERR wrong number of arguments')).toBe(false);
+  });
+});
+
+describe('waitForFirstConnection', () => {
+  it('settles on ready, on the first error, or at the timeout, and leaves no listener behind', async () => {
+    const ready = new FakeClient();
+    const waiting = waitForFirstConnection(ready, 5000);
+    ready.emit('ready');
+    await waiting;
+    const failing = new FakeClient();
+    const failed = waitForFirstConnection(failing, 5000);
+    failing.emit('error');
+    await failed;
+    const silent = new FakeClient();
+    const started = Date.now();
+    await waitForFirstConnection(silent, 30);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(25);
+    for (const client of [ready, failing, silent]) expect(client.eventNames()).toEqual([]);
+  });
+});
+
+describe('loadOptionalDependency', () => {
+  it('returns the module, or an error with the given code and the import failure as cause', async () => {
+    await expect(loadOptionalDependency(async () => 42, 'X_MISSING', 'needs x')).resolves.toBe(42);
+    const failure = new Error('Cannot find package');
+    await expect(
+      loadOptionalDependency(
+        () => Promise.reject(failure),
+        'X_MISSING',
+        'the x store needs the x package: pnpm add x',
+      ),
+    ).rejects.toMatchObject({
+      code: 'X_MISSING',
+      message: 'the x store needs the x package: pnpm add x',
+      cause: failure,
+    });
+  });
+});
