@@ -1,4 +1,4 @@
-import { BallastError } from '@ballast/core';
+import { BallastError, redactUrl } from '@ballast/core';
 import { createMemoryKillswitchStore } from './memory.js';
 import { createRedisKillswitchStore } from './redis.js';
 import { createSqliteKillswitchStore } from './sqlite.js';
@@ -30,17 +30,6 @@ function invalid(path: string, expected: string, value: unknown): never {
     `killswitch options ${path}: expected ${expected}, got ${value === undefined ? 'nothing' : JSON.stringify(value)}`,
     { details: { path, expected } },
   );
-}
-
-/** A URL's text without its password, for error messages. */
-function withoutPassword(text: string): string {
-  try {
-    const url = new URL(text);
-    if (url.password !== '') url.password = '***';
-    return url.href;
-  } catch {
-    return text;
-  }
 }
 
 /**
@@ -82,11 +71,7 @@ export async function createKillswitchStore(
     case 'redis': {
       const url = candidate.url;
       if (typeof url !== 'string' || !/^rediss?:\/\/./.test(url) || !URL.canParse(url)) {
-        invalid(
-          'store.url',
-          'a redis:// or rediss:// URL',
-          typeof url === 'string' ? withoutPassword(url) : url,
-        );
+        invalid('store.url', 'a redis:// or rediss:// URL', typeof url === 'string' ? redactUrl(url) : url);
       }
       if (candidate.keyPrefix !== undefined && typeof candidate.keyPrefix !== 'string') {
         invalid('store.keyPrefix', 'a string', candidate.keyPrefix);

@@ -1,5 +1,11 @@
 import { createHash } from 'node:crypto';
-import { BallastError } from '@ballast/core';
+import {
+  BallastError,
+  loadOptionalDependency,
+  redactUrl,
+  transientRedisReply,
+  waitForFirstConnection,
+} from '@ballast/core';
 import type { Redis, RedisOptions } from 'ioredis';
 import {
   assertCounterChanges,
@@ -133,26 +139,12 @@ end
 return found
 `);
 
-// Reply errors that say Redis is busy or failing over rather than that the request is wrong.
-const transientReplies = /^(LOADING|BUSY|READONLY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|OOM|NOREPLICAS)\b/;
-
-async function loadIoredis(): Promise<typeof Redis> {
-  try {
-    return (await import('ioredis')).Redis;
-  } catch (error) {
-    throw new BallastError(
-      'KILLSWITCH_DEPENDENCY_MISSING',
-      'the redis killswitch store needs the ioredis package: install it next to @ballast/killswitch (pnpm add ioredis)',
-      { cause: error },
-    );
-  }
-}
-
-/** The URL without its password, fit for messages and logs. */
-function redact(url: URL): string {
-  const copy = new URL(url.href);
-  if (copy.password !== '') copy.password = '***';
-  return copy.href;
+function loadIoredis(): Promise<typeof Redis> {
+  return loadOptionalDependency(
+    async () => (await import('ioredis')).Redis,
+    'KILLSWITCH_DEPENDENCY_MISSING',
+    'the redis killswitch store needs the ioredis package: install it next to @ballast/killswitch (pnpm add ioredis)',
+  );
 }
 
 function invalidOption(name: string, expected: string, value: unknown): BallastError {
@@ -161,24 +153,6 @@ function invalidOption(name: string, expected: string, value: unknown): BallastE
     `redis killswitch store ${name}: expected ${expected}, got ${value === undefined ? 'nothing' : JSON.stringify(value)}`,
     { details: { path: name, expected } },
   );
-}
-
-/** Resolves once the connection is ready, has failed once, or `timeoutMs` has passed; never rejects. */
-function firstConnection(client: Redis, timeoutMs: number): Promise<void> {
-  if (client.status === 'ready') return Promise.resolve();
-  return new Promise((resolve) => {
-    const settle = (): void => {
-      clearTimeout(timer);
-      client.off('ready', settle);
-      client.off('error', settle);
-      client.off('end', settle);
-      resolve();
-    };
-    const timer = setTimeout(settle, timeoutMs);
-    client.once('ready', settle);
-    client.once('error', settle);
-    client.once('end', settle);
-  });
 }
 
 /** What the channel carries: the event, the order of the change, and the record as stored ('' on revive). */
@@ -234,7 +208,7 @@ export async function createRedisKillswitchStore(
     throw invalidOption('url', 'a redis:// or rediss:// URL', options.url);
   }
   if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
-    throw invalidOption('url', 'a redis:// or rediss:// URL', redact(url));
+    throw invalidOption('url', 'a redis:// or rediss:// URL', redactUrl(url));
   }
   const keyPrefix = options.keyPrefix ?? 'ballast:ks:';
   if (typeof keyPrefix !== 'string') throw invalidOption('keyPrefix', 'a string', keyPrefix);
@@ -243,7 +217,7 @@ export async function createRedisKillswitchStore(
     throw invalidOption('connectTimeoutMs', 'a positive integer of milliseconds', connectTimeoutMs);
   }
   const now = options.now ?? Date.now;
-  const where = redact(url);
+  const where = redactUrl(url);
   const RedisClient = await loadIoredis();
 
   const clientOptions: RedisOptions = {
@@ -271,8 +245,8 @@ export async function createRedisKillswitchStore(
     lastConnectionError = undefined;
   });
   await Promise.all([
-    firstConnection(client, connectTimeoutMs),
-    firstConnection(subscriber, connectTimeoutMs),
+    waitForFirstConnection(client, connectTimeoutMs),
+    waitForFirstConnection(subscriber, connectTimeoutMs),
   ]);
 
   const keys = {
@@ -294,7 +268,7 @@ export async function createRedisKillswitchStore(
       `the redis killswitch store at ${where} is unavailable: ${message}${connection}`,
       {
         cause: error,
-        isRetryable: !reply || transientReplies.test(message),
+        isRetryable: !reply || transientRedisReply.test(message),
         details: { url: where, status: client.status },
       },
     );

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BallastError } from '@ballast/core';
+import { redisForTests } from '@ballast/mock-provider';
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -21,34 +22,9 @@ import {
 
 // --- Redis availability: skip with a reason, or fail when CI requires Redis ---------------------
 
-const redisUrl = process.env.REDIS_URL;
-const requireRedis = process.env.BALLAST_REQUIRE_REDIS === '1';
-
-async function probeRedis(url: string | undefined): Promise<string | undefined> {
-  if (url === undefined || url === '') {
-    return 'REDIS_URL is not set: start Redis and set REDIS_URL=redis://127.0.0.1:6379 to run these';
-  }
-  const probe = new Redis(url, {
-    lazyConnect: true,
-    connectTimeout: 1000,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
-  probe.on('error', () => {});
-  try {
-    await probe.connect();
-    await probe.ping();
-    return undefined;
-  } catch (error) {
-    return `REDIS_URL=${url} did not answer PING (${String(error)}): start Redis there to run these`;
-  } finally {
-    probe.disconnect();
-  }
-}
-
-const redisProblem = await probeRedis(redisUrl);
-if (redisProblem !== undefined && !requireRedis)
-  console.warn(`Skipping the Redis store cases: ${redisProblem}`);
+const redis = await redisForTests();
+const redisUrl = redis.url;
+if (redis.skip !== undefined) console.warn(`Skipping the Redis store cases: ${redis.skip}`);
 
 // --- Backends ---------------------------------------------------------------------------------
 
@@ -140,13 +116,12 @@ const backends: Backend[] = [
   },
   {
     kind: 'redis',
-    label: redisProblem === undefined || requireRedis ? 'redis' : `redis (skipped: ${redisProblem})`,
+    label: redis.label,
     shared: true,
     injectedClock: false,
     crossStoreDeliveryMs: 1000,
-    skip: requireRedis ? undefined : redisProblem,
-    failure:
-      requireRedis && redisProblem !== undefined ? `BALLAST_REQUIRE_REDIS=1 but ${redisProblem}` : undefined,
+    skip: redis.skip,
+    failure: redis.failure,
     harness: () => {
       const url = redisUrl ?? '';
       const keyPrefix = `ballast-test:${randomUUID()}:`;

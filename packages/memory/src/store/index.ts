@@ -1,4 +1,4 @@
-import { BallastError } from '@ballast/core';
+import { BallastError, redactUrl } from '@ballast/core';
 import { createInMemoryStore } from './memory.js';
 import { createRedisMemoryStore } from './redis.js';
 import { createSqliteMemoryStore } from './sqlite.js';
@@ -34,17 +34,6 @@ function invalid(path: string, expected: string, value: unknown): never {
     `memory options ${path}: expected ${expected}, got ${value === undefined ? 'nothing' : JSON.stringify(value)}`,
     { details: { path, expected } },
   );
-}
-
-/** A URL's text without its password, for error messages. */
-function withoutPassword(text: string): string {
-  try {
-    const url = new URL(text);
-    if (url.password !== '') url.password = '***';
-    return url.href;
-  } catch {
-    return text;
-  }
 }
 
 /**
@@ -84,11 +73,7 @@ export async function createMemoryStoreFrom(config: MemoryStoreConfig): Promise<
         url !== undefined &&
         (typeof url !== 'string' || !/^rediss?:\/\/./.test(url) || !URL.canParse(url))
       ) {
-        invalid(
-          'store.url',
-          'a redis:// or rediss:// URL',
-          typeof url === 'string' ? withoutPassword(url) : url,
-        );
+        invalid('store.url', 'a redis:// or rediss:// URL', typeof url === 'string' ? redactUrl(url) : url);
       }
       if (candidate.keyPrefix !== undefined && typeof candidate.keyPrefix !== 'string') {
         invalid('store.keyPrefix', 'a string', candidate.keyPrefix);

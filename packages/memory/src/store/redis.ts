@@ -1,5 +1,11 @@
 import { createHash } from 'node:crypto';
-import { BallastError } from '@ballast/core';
+import {
+  BallastError,
+  loadOptionalDependency,
+  redactUrl,
+  transientRedisReply,
+  waitForFirstConnection,
+} from '@ballast/core';
 import type { Cluster, Redis, RedisOptions } from 'ioredis';
 import type { Turn } from '../types.js';
 import { assertTurns, storeClosedError } from './memory.js';
@@ -55,26 +61,12 @@ end
 return {appended, redis.call('LLEN', KEYS[1])}
 `);
 
-// Reply errors that say Redis is busy or failing over rather than that the request is wrong.
-const transientReplies = /^(LOADING|BUSY|READONLY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|OOM|NOREPLICAS)\b/;
-
-async function loadIoredis(): Promise<typeof Redis> {
-  try {
-    return (await import('ioredis')).Redis;
-  } catch (error) {
-    throw new BallastError(
-      'MEMORY_DEPENDENCY_MISSING',
-      'the redis memory store needs the ioredis package: install it next to @ballast/memory (pnpm add ioredis)',
-      { cause: error },
-    );
-  }
-}
-
-/** The URL without its password, fit for messages and logs. */
-function redact(url: URL): string {
-  const copy = new URL(url.href);
-  if (copy.password !== '') copy.password = '***';
-  return copy.href;
+function loadIoredis(): Promise<typeof Redis> {
+  return loadOptionalDependency(
+    async () => (await import('ioredis')).Redis,
+    'MEMORY_DEPENDENCY_MISSING',
+    'the redis memory store needs the ioredis package: install it next to @ballast/memory (pnpm add ioredis)',
+  );
 }
 
 function invalidOption(name: string, expected: string, value: unknown): BallastError {
@@ -83,24 +75,6 @@ function invalidOption(name: string, expected: string, value: unknown): BallastE
     `redis memory store ${name}: expected ${expected}, got ${value === undefined ? 'nothing' : JSON.stringify(value)}`,
     { details: { path: name, expected } },
   );
-}
-
-/** Resolves once the connection is ready, has failed once, or `timeoutMs` has passed; never rejects. */
-function firstConnection(client: Redis, timeoutMs: number): Promise<void> {
-  if (client.status === 'ready') return Promise.resolve();
-  return new Promise((resolve) => {
-    const settle = (): void => {
-      clearTimeout(timer);
-      client.off('ready', settle);
-      client.off('error', settle);
-      client.off('end', settle);
-      resolve();
-    };
-    const timer = setTimeout(settle, timeoutMs);
-    client.once('ready', settle);
-    client.once('error', settle);
-    client.once('end', settle);
-  });
 }
 
 /** Quits politely when connected; otherwise just stops the reconnection loop. */
@@ -183,9 +157,9 @@ export async function createRedisMemoryStore(options: RedisMemoryStoreOptions = 
       throw invalidOption('url', 'a redis:// or rediss:// URL', text);
     }
     if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
-      throw invalidOption('url', 'a redis:// or rediss:// URL', redact(url));
+      throw invalidOption('url', 'a redis:// or rediss:// URL', redactUrl(url));
     }
-    where = redact(url);
+    where = redactUrl(url);
     const RedisClient = await loadIoredis();
     const clientOptions: RedisOptions = {
       // Fail fast: no queue of commands waiting for a connection, one retry at most.
@@ -204,7 +178,7 @@ export async function createRedisMemoryStore(options: RedisMemoryStoreOptions = 
     owned.on('ready', () => {
       lastConnectionError = undefined;
     });
-    await firstConnection(owned, CONNECT_TIMEOUT_MS);
+    await waitForFirstConnection(owned, CONNECT_TIMEOUT_MS);
     client = owned;
   }
 
@@ -224,7 +198,7 @@ export async function createRedisMemoryStore(options: RedisMemoryStoreOptions = 
       `the redis memory store at ${where} is unavailable: ${message}${connection}`,
       {
         cause: error,
-        isRetryable: !reply || transientReplies.test(message),
+        isRetryable: !reply || transientRedisReply.test(message),
         details: { url: where, status: client.status },
       },
     );

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { BallastError } from '@ballast/core';
+import { BallastError, loadOptionalDependency } from '@ballast/core';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Turn } from '../types.js';
 import { assertTurns, storeClosedError } from './memory.js';
@@ -32,16 +32,12 @@ const schema = `
   );
 `;
 
-async function loadBetterSqlite3(): Promise<typeof BetterSqlite3> {
-  try {
-    return (await import('better-sqlite3')).default;
-  } catch (error) {
-    throw new BallastError(
-      'MEMORY_DEPENDENCY_MISSING',
-      'the sqlite memory store needs the better-sqlite3 package: install it next to @ballast/memory (pnpm add better-sqlite3)',
-      { cause: error },
-    );
-  }
+function loadBetterSqlite3(): Promise<typeof BetterSqlite3> {
+  return loadOptionalDependency(
+    async () => (await import('better-sqlite3')).default,
+    'MEMORY_DEPENDENCY_MISSING',
+    'the sqlite memory store needs the better-sqlite3 package: install it next to @ballast/memory (pnpm add better-sqlite3)',
+  );
 }
 
 /** Maps a SQLite failure to the store's error; a lock held past the busy timeout may succeed on retry. */

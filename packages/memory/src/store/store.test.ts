@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BallastError } from '@ballast/core';
+import { redisForTests } from '@ballast/mock-provider';
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Turn } from '../types.js';
@@ -19,47 +20,13 @@ import {
 
 // --- Redis availability: skip with a reason, or fail when CI requires Redis ---------------------
 
-const redisUrl = process.env.REDIS_URL;
-const requireRedis = process.env.BALLAST_REQUIRE_REDIS === '1';
-
-async function probeRedis(url: string | undefined): Promise<string | undefined> {
-  if (url === undefined || url === '') {
-    return 'REDIS_URL is not set: start Redis and set REDIS_URL=redis://127.0.0.1:6379 to run these';
-  }
-  const probe = new Redis(url, {
-    lazyConnect: true,
-    connectTimeout: 1000,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
-  probe.on('error', () => {});
-  try {
-    await probe.connect();
-    await probe.ping();
-    return undefined;
-  } catch (error) {
-    return `REDIS_URL=${url} did not answer PING (${String(error)}): start Redis there to run these`;
-  } finally {
-    probe.disconnect();
-  }
-}
-
-const redisProblem = await probeRedis(redisUrl);
-if (redisProblem !== undefined && !requireRedis)
-  console.warn(`Skipping the Redis store cases: ${redisProblem}`);
-/** Why the Redis cases are skipped, or undefined when they run (or must fail). */
-const redisSkip = requireRedis ? undefined : redisProblem;
-/** Why every Redis case fails, when CI requires Redis and it is not there. */
-const redisFailure =
-  requireRedis && redisProblem !== undefined ? `BALLAST_REQUIRE_REDIS=1 but ${redisProblem}` : undefined;
-const redisLabel = redisSkip === undefined ? 'redis' : `redis (skipped: ${redisSkip})`;
-
-/** Fails the case when Redis is required but missing, skips it when Redis is merely missing. */
-function needRedis(context: { skip: (note?: string) => void }): void {
-  // Thrown per test (not in beforeAll) so that every Redis case reports as failed, not skipped.
-  if (redisFailure !== undefined) throw new Error(redisFailure);
-  if (redisSkip !== undefined) context.skip(redisSkip);
-}
+const redis = await redisForTests();
+const redisUrl = redis.url;
+if (redis.skip !== undefined) console.warn(`Skipping the Redis store cases: ${redis.skip}`);
+const redisSkip = redis.skip;
+const redisFailure = redis.failure;
+const redisLabel = redis.label;
+const needRedis = redis.need;
 
 /** A key prefix no other run uses; its keys are deleted by {@link deleteKeys}. */
 const testPrefix = (): string => `ballast-test:${randomUUID()}:`;
