@@ -5,4 +5,5 @@ export {
   type MockProvider,
   type MockProviderOptions,
 } from './mock-provider.js';
+export { type RedisForTests, redisForTests } from './redis-for-tests.js';
 export type { MockReply, MockToolCall, MockUsage, RecordedRequest } from './reply.js';
