@@ -3,9 +3,12 @@ import { describe, expect, it } from 'vitest';
 import {
   loadOptionalDependency,
   redactUrl,
+  redisFailure,
+  sqliteFailure,
   transientRedisReply,
   waitForFirstConnection,
 } from './backends.js';
+import { BallastError } from './errors.js';
 
 class FakeClient extends EventEmitter {
   status = 'connecting';
@@ -59,5 +62,55 @@ describe('loadOptionalDependency', () => {
       message: 'the x store needs the x package: pnpm add x',
       cause: failure,
     });
+  });
+});
+
+describe('sqliteFailure', () => {
+  it('marks a held lock retryable and a broken file not, naming the path and the SQLite code', () => {
+    const busy = sqliteFailure(Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' }), {
+      code: 'X_UNAVAILABLE',
+      what: 'the sqlite x store',
+      path: '/tmp/x.db',
+    });
+    expect(busy).toMatchObject({
+      code: 'X_UNAVAILABLE',
+      isRetryable: true,
+      details: { sqliteCode: 'SQLITE_BUSY' },
+    });
+    expect(busy.message).toBe('the sqlite x store at /tmp/x.db failed: database is locked');
+    const corrupt = sqliteFailure(
+      Object.assign(new Error('file is not a database'), { code: 'SQLITE_NOTADB' }),
+      {
+        code: 'X_UNAVAILABLE',
+        what: 'the sqlite x store',
+        path: '/tmp/x.db',
+      },
+    );
+    expect(corrupt.isRetryable).toBe(false);
+  });
+});
+
+describe('redisFailure', () => {
+  it('retries connection trouble and busy replies, not a rejected command, and passes BallastErrors through', () => {
+    const context = {
+      code: 'X_UNAVAILABLE',
+      what: 'the redis x store',
+      where: 'redis://127.0.0.1:6379',
+      status: 'ready',
+    };
+    const wrong = Object.assign(new Error('ERR unknown command'), { name: 'ReplyError' });
+    const loading = Object.assign(new Error('LOADING dataset'), { name: 'ReplyError' });
+    expect(redisFailure(wrong, context).isRetryable).toBe(false);
+    expect(redisFailure(loading, context).isRetryable).toBe(true);
+    const closed = redisFailure(new Error('Connection is closed.'), {
+      ...context,
+      lastConnectionError: new Error('ECONNREFUSED'),
+    });
+    expect(closed.isRetryable).toBe(true);
+    expect(closed.message).toBe(
+      'the redis x store at redis://127.0.0.1:6379 is unavailable: Connection is closed. (last connection error: ECONNREFUSED)',
+    );
+    const own = new BallastError('X_CLOSED', 'closed');
+    expect(redisFailure(own, context)).toBe(own);
   });
 });

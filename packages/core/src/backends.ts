@@ -1,3 +1,5 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { BallastError } from './errors.js';
 
 /**
@@ -78,4 +80,107 @@ export async function loadOptionalDependency<T>(
   } catch (error) {
     throw new BallastError(code, message, { cause: error });
   }
+}
+
+/** What {@link openSqliteDatabase} needs of a better-sqlite3 database. */
+export interface SqliteDatabase {
+  pragma(source: string, options?: { simple: boolean }): unknown;
+  exec(source: string): unknown;
+  close(): unknown;
+}
+
+/**
+ * A SQLite failure as a store error: retryable when a lock was held past the busy timeout.
+ * @param error what better-sqlite3 threw
+ * @param context the error code and what failed, e.g. `{ code: 'MEMORY_STORE_UNAVAILABLE', what: 'the sqlite memory store', path }`
+ * @returns the error (a BallastError is returned as is)
+ */
+export function sqliteFailure(
+  error: unknown,
+  context: { code: string; what: string; path: string },
+): BallastError {
+  if (BallastError.isInstance(error)) return error;
+  const code = (error as { code?: unknown } | undefined)?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  return new BallastError(context.code, `${context.what} at ${context.path} failed: ${message}`, {
+    cause: error,
+    isRetryable: code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED',
+    details: { path: context.path, ...(typeof code === 'string' ? { sqliteCode: code } : {}) },
+  });
+}
+
+/**
+ * Opens a SQLite file that several processes may share: creates its folder, sets the busy timeout
+ * (first: switching to WAL takes a lock another process may hold), WAL and `synchronous = NORMAL`,
+ * applies the schema, and stamps `user_version` on a new file.
+ * @param Database better-sqlite3's constructor
+ * @param path the file (`:memory:` and `file:` URIs are passed as they are)
+ * @param options the schema, its version, the busy timeout, and how to name a failure
+ * @returns the open database
+ * @throws {BallastError} `options.failure.code` when the file cannot be opened or set up
+ */
+export function openSqliteDatabase<D extends SqliteDatabase>(
+  Database: new (path: string) => D,
+  path: string,
+  options: {
+    schema: string;
+    version: number;
+    busyTimeoutMs: number;
+    failure: { code: string; what: string };
+  },
+): D {
+  const fail = (error: unknown): BallastError => sqliteFailure(error, { ...options.failure, path });
+  let db: D;
+  try {
+    if (path !== ':memory:' && !path.startsWith('file:')) mkdirSync(dirname(path), { recursive: true });
+    db = new Database(path);
+  } catch (error) {
+    throw fail(error);
+  }
+  try {
+    db.pragma(`busy_timeout = ${options.busyTimeoutMs}`);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.exec(options.schema);
+    if (db.pragma('user_version', { simple: true }) === 0) db.pragma(`user_version = ${options.version}`);
+  } catch (error) {
+    db.close();
+    throw fail(error);
+  }
+  return db;
+}
+
+/**
+ * A Redis failure as a store error: retryable unless Redis rejected the command itself (a reply
+ * error that is not one of {@link transientRedisReply}).
+ * @param error what ioredis threw
+ * @param context the error code, what failed, where (a redacted URL), the client's status, its last connection error
+ * @returns the error (a BallastError is returned as is)
+ */
+export function redisFailure(
+  error: unknown,
+  context: {
+    code: string;
+    what: string;
+    where: string;
+    status: string;
+    lastConnectionError?: Error | undefined;
+  },
+): BallastError {
+  if (BallastError.isInstance(error)) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  const reply = error instanceof Error && error.name === 'ReplyError';
+  const connection =
+    context.lastConnectionError === undefined
+      ? ''
+      : ` (last connection error: ${context.lastConnectionError.message})`;
+  return new BallastError(
+    context.code,
+    `${context.what} at ${context.where} is unavailable: ${message}${connection}`,
+    {
+      cause: error,
+      isRetryable: !reply || transientRedisReply.test(message),
+      details: { url: context.where, status: context.status },
+    },
+  );
 }

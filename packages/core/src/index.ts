@@ -28,7 +28,11 @@ export {
 export {
   type ConnectingClient,
   loadOptionalDependency,
+  openSqliteDatabase,
   redactUrl,
+  redisFailure,
+  type SqliteDatabase,
+  sqliteFailure,
   transientRedisReply,
   waitForFirstConnection,
 } from './backends.js';
