@@ -83,7 +83,6 @@ interface Analysed {
   facts: TurnFacts;
   /** The id of an earlier turn this one repeats, if any. */
   repeatOf?: string;
-  gistTokens?: number;
   /** The turn's rarest words, as written: what the digest shows of it. */
   keyphrase?: string;
   keyTokens?: number;
@@ -317,11 +316,6 @@ export function createSessionMemory(options: SessionMemoryOptions): SessionMemor
 
   async function save(session: Session): Promise<void> {
     await store.setState(session.id, JSON.stringify(session.state));
-  }
-
-  function gistTokens(entry: Analysed): number {
-    entry.gistTokens ??= countTextTokens(entry.facts.gist, policy.model) + 2;
-    return entry.gistTokens;
   }
 
   /**

@@ -3,7 +3,7 @@ import {
   BallastError,
   loadOptionalDependency,
   redactUrl,
-  transientRedisReply,
+  redisFailure,
   waitForFirstConnection,
 } from '@ballast/core';
 import type { Redis, RedisOptions } from 'ioredis';
@@ -257,22 +257,14 @@ export async function createRedisKillswitchStore(
     ledger: `${keyPrefix}ledger`,
   };
 
-  const unavailable = (error: unknown): BallastError => {
-    if (BallastError.isInstance(error)) return error;
-    const message = error instanceof Error ? error.message : String(error);
-    const reply = error instanceof Error && error.name === 'ReplyError';
-    const connection =
-      lastConnectionError === undefined ? '' : ` (last connection error: ${lastConnectionError.message})`;
-    return new BallastError(
-      'KILLSWITCH_STATE_UNAVAILABLE',
-      `the redis killswitch store at ${where} is unavailable: ${message}${connection}`,
-      {
-        cause: error,
-        isRetryable: !reply || transientRedisReply.test(message),
-        details: { url: where, status: client.status },
-      },
-    );
-  };
+  const unavailable = (error: unknown): BallastError =>
+    redisFailure(error, {
+      code: 'KILLSWITCH_STATE_UNAVAILABLE',
+      what: 'the redis killswitch store',
+      where,
+      status: client.status,
+      lastConnectionError,
+    });
 
   let closed = false;
   const run = async <T>(operation: () => Promise<T>): Promise<T> => {

@@ -1,6 +1,4 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { BallastError, loadOptionalDependency } from '@ballast/core';
+import { BallastError, loadOptionalDependency, openSqliteDatabase, sqliteFailure } from '@ballast/core';
 import type BetterSqlite3 from 'better-sqlite3';
 import {
   assertCounterChanges,
@@ -102,20 +100,13 @@ function loadBetterSqlite3(): Promise<typeof BetterSqlite3> {
   );
 }
 
-/** Maps a SQLite failure to the store's error; a lock held past the busy timeout may succeed on retry. */
+/** A SQLite failure as this store's error. */
 function unavailable(path: string, error: unknown): BallastError {
-  if (BallastError.isInstance(error)) return error;
-  const code = (error as { code?: unknown } | undefined)?.code;
-  const message = error instanceof Error ? error.message : String(error);
-  return new BallastError(
-    'KILLSWITCH_STATE_UNAVAILABLE',
-    `the sqlite killswitch store at ${path} failed: ${message}`,
-    {
-      cause: error,
-      isRetryable: code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED',
-      details: { path, ...(typeof code === 'string' ? { sqliteCode: code } : {}) },
-    },
-  );
+  return sqliteFailure(error, {
+    code: 'KILLSWITCH_STATE_UNAVAILABLE',
+    what: 'the sqlite killswitch store',
+    path,
+  });
 }
 
 function ledgerEntryOf(row: LedgerRow): LedgerEntry {
@@ -177,24 +168,12 @@ export async function createSqliteKillswitchStore(
   const now = options.now ?? Date.now;
   const Database = await loadBetterSqlite3();
 
-  let db: BetterSqlite3.Database;
-  try {
-    if (path !== ':memory:' && !path.startsWith('file:')) mkdirSync(dirname(path), { recursive: true });
-    db = new Database(path);
-  } catch (error) {
-    throw unavailable(path, error);
-  }
-  try {
-    // The busy timeout first: switching to WAL takes a lock another process may hold.
-    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
-    db.exec(schema);
-    if (db.pragma('user_version', { simple: true }) === 0) db.pragma(`user_version = ${SCHEMA_VERSION}`);
-  } catch (error) {
-    db.close();
-    throw unavailable(path, error);
-  }
+  const db = openSqliteDatabase(Database, path, {
+    schema,
+    version: SCHEMA_VERSION,
+    busyTimeoutMs: BUSY_TIMEOUT_MS,
+    failure: { code: 'KILLSWITCH_STATE_UNAVAILABLE', what: 'the sqlite killswitch store' },
+  });
 
   const statements = {
     selectCounter: db.prepare<[string], CounterRow>(

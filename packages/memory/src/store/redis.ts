@@ -3,7 +3,7 @@ import {
   BallastError,
   loadOptionalDependency,
   redactUrl,
-  transientRedisReply,
+  redisFailure,
   waitForFirstConnection,
 } from '@ballast/core';
 import type { Cluster, Redis, RedisOptions } from 'ioredis';
@@ -187,22 +187,14 @@ export async function createRedisMemoryStore(options: RedisMemoryStoreOptions = 
     return { turns: `${base}:turns`, ids: `${base}:ids`, state: `${base}:state` };
   };
 
-  const unavailable = (error: unknown): BallastError => {
-    if (BallastError.isInstance(error)) return error;
-    const message = error instanceof Error ? error.message : String(error);
-    const reply = error instanceof Error && error.name === 'ReplyError';
-    const connection =
-      lastConnectionError === undefined ? '' : ` (last connection error: ${lastConnectionError.message})`;
-    return new BallastError(
-      'MEMORY_STORE_UNAVAILABLE',
-      `the redis memory store at ${where} is unavailable: ${message}${connection}`,
-      {
-        cause: error,
-        isRetryable: !reply || transientRedisReply.test(message),
-        details: { url: where, status: client.status },
-      },
-    );
-  };
+  const unavailable = (error: unknown): BallastError =>
+    redisFailure(error, {
+      code: 'MEMORY_STORE_UNAVAILABLE',
+      what: 'the redis memory store',
+      where,
+      status: client.status,
+      lastConnectionError,
+    });
 
   let closed = false;
   const run = async <T>(operation: () => Promise<T>): Promise<T> => {

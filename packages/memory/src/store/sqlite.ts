@@ -1,6 +1,4 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { BallastError, loadOptionalDependency } from '@ballast/core';
+import { BallastError, loadOptionalDependency, openSqliteDatabase, sqliteFailure } from '@ballast/core';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Turn } from '../types.js';
 import { assertTurns, storeClosedError } from './memory.js';
@@ -40,20 +38,9 @@ function loadBetterSqlite3(): Promise<typeof BetterSqlite3> {
   );
 }
 
-/** Maps a SQLite failure to the store's error; a lock held past the busy timeout may succeed on retry. */
+/** A SQLite failure as this store's error. */
 function unavailable(path: string, error: unknown): BallastError {
-  if (BallastError.isInstance(error)) return error;
-  const code = (error as { code?: unknown } | undefined)?.code;
-  const message = error instanceof Error ? error.message : String(error);
-  return new BallastError(
-    'MEMORY_STORE_UNAVAILABLE',
-    `the sqlite memory store at ${path} failed: ${message}`,
-    {
-      cause: error,
-      isRetryable: code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED',
-      details: { path, ...(typeof code === 'string' ? { sqliteCode: code } : {}) },
-    },
-  );
+  return sqliteFailure(error, { code: 'MEMORY_STORE_UNAVAILABLE', what: 'the sqlite memory store', path });
 }
 
 /**
@@ -102,24 +89,12 @@ export async function createSqliteMemoryStore(options: SqliteMemoryStoreOptions)
   }
   const Database = await loadBetterSqlite3();
 
-  let db: BetterSqlite3.Database;
-  try {
-    if (path !== ':memory:' && !path.startsWith('file:')) mkdirSync(dirname(path), { recursive: true });
-    db = new Database(path);
-  } catch (error) {
-    throw unavailable(path, error);
-  }
-  try {
-    // The busy timeout first: switching to WAL takes a lock another process may hold.
-    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
-    db.exec(schema);
-    if (db.pragma('user_version', { simple: true }) === 0) db.pragma(`user_version = ${SCHEMA_VERSION}`);
-  } catch (error) {
-    db.close();
-    throw unavailable(path, error);
-  }
+  const db = openSqliteDatabase(Database, path, {
+    schema,
+    version: SCHEMA_VERSION,
+    busyTimeoutMs: BUSY_TIMEOUT_MS,
+    failure: { code: 'MEMORY_STORE_UNAVAILABLE', what: 'the sqlite memory store' },
+  });
 
   const statements = {
     length: db.prepare<[string], { length: number }>(
