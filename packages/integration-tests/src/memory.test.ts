@@ -119,6 +119,22 @@ describe('the memory plugin in ballast-proxy', () => {
     });
   });
 
+  describe('when the client edits its history', () => {
+    it('starts the session over from what the client sent, so nothing stale reaches upstream', async () => {
+      const openai = client('mem-edited');
+      await openai.chat.completions.create({ model: 'mock-model', messages: history(8) });
+      const edited = history(8);
+      edited[1] = { role: 'user', content: 'Fix the failing currency test in src/money.ts instead.' };
+      const { response } = await openai.chat.completions
+        .create({ model: 'mock-model', messages: edited })
+        .withResponse();
+      const sent = JSON.stringify(provider.requests.at(-1)?.body);
+      expect(sent).toContain('src/money.ts');
+      expect(sent).not.toContain('src/parse.ts');
+      expect(Number(response.headers.get('x-ballast-memory-saved-tokens'))).toBeGreaterThan(1000);
+    });
+  });
+
   describe('when memory is off for the request', () => {
     it('passes the full history through untouched', async () => {
       const messages = history(8);
