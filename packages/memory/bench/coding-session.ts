@@ -7,85 +7,30 @@
  * Usage: node --import tsx bench/coding-session.ts [--budget <tokens>] [--json]
  */
 import { performance } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
-import { type ChatMessage, countMessageTokens } from '@ballast/core';
-import type { ContextParts, Turn, TurnRole } from '../src/index.js';
+import type { ContextParts, Turn } from '../src/index.js';
 import { createInMemoryStore, createSessionMemory } from '../src/index.js';
 import { createCodingSession, type KeyFact } from './fixtures/coding-session.js';
+import {
+  type BenchArgs,
+  countTokens,
+  MODEL,
+  messageTokens,
+  parseBenchArgs,
+  recentWindow,
+  round1,
+  runBench,
+} from './shared.js';
 
-const MODEL = 'gpt-4o';
 const DEFAULT_BUDGET = 4000;
 const USAGE = 'usage: pnpm --filter @ballast/memory bench:session -- [--budget <tokens>] [--json]';
 // Trooper's published figure: their number, measured on their session, quoted for orientation only.
 const TROOPER = { savingPct: -89, fullHistoryTokensPerCall: 10_820, memoryTokensPerCall: 1_157, turns: 15 };
-
-class UsageError extends Error {}
-
-interface Options {
-  budget: number;
-  json: boolean;
-}
-
-function parseOptions(argv: readonly string[]): Options | 'help' {
-  // `pnpm run script -- --flag` may hand the script a literal `--` first.
-  const args = argv[0] === '--' ? argv.slice(1) : [...argv];
-  let values: { budget?: string | undefined; json?: boolean | undefined; help?: boolean | undefined };
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        budget: { type: 'string' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
-  }
-  if (values.help) return 'help';
-  let budget = DEFAULT_BUDGET;
-  if (values.budget !== undefined) {
-    if (!/^\d+$/.test(values.budget) || Number(values.budget) < 1) {
-      throw new UsageError(
-        `--budget must be a positive whole number of tokens (got ${JSON.stringify(values.budget)})`,
-      );
-    }
-    budget = Number(values.budget);
-  }
-  return { budget, json: values.json ?? false };
-}
-
-function toChatMessage(message: { role: TurnRole; content: string; name?: string | undefined }): ChatMessage {
-  const chat: ChatMessage = { role: message.role, content: [{ type: 'text', text: message.content }] };
-  if (message.name !== undefined) chat.name = message.name;
-  return chat;
-}
-
-function countTokens(
-  messages: ReadonlyArray<{ role: TurnRole; content: string; name?: string | undefined }>,
-): number {
-  return countMessageTokens(messages.map(toChatMessage), MODEL).tokens;
-}
-
-/** The newest turns that fit the budget, oldest first. */
-function recentWindow(turns: readonly Turn[], budget: number): Turn[] {
-  const picked: Turn[] = [];
-  for (let index = turns.length - 1; index >= 0; index -= 1) {
-    const candidate = [turns[index] as Turn, ...picked];
-    if (countTokens(candidate) > budget) break;
-    picked.unshift(turns[index] as Turn);
-  }
-  return picked;
-}
 
 function hasFact(text: string, fact: KeyFact): boolean {
   const lower = text.toLowerCase();
   return fact.needles.every((needle) => lower.includes(needle.toLowerCase()));
 }
 
-const round1 = (value: number): number => Math.round(value * 10) / 10;
 /** A saving as a change in tokens: 77.3 → "−77.3%", -4 → "+4%". */
 const asChange = (saving: number): string => (saving >= 0 ? `−${saving}%` : `+${-saving}%`);
 const savingPct = (memory: number, full: number): number => round1(100 * (1 - memory / full));
@@ -105,20 +50,7 @@ interface Call {
   buildMs: number;
 }
 
-async function main(): Promise<number> {
-  let options: Options | 'help';
-  try {
-    options = parseOptions(process.argv.slice(2));
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    console.error(`bench:session: ${error.message}\n${USAGE}`);
-    return 2;
-  }
-  if (options === 'help') {
-    console.log(USAGE);
-    return 0;
-  }
-  const { budget, json } = options;
+async function main({ budget, json }: BenchArgs<never>): Promise<number> {
   const session = createCodingSession();
   const store = createInMemoryStore();
   const memory = createSessionMemory({ store });
@@ -127,6 +59,8 @@ async function main(): Promise<number> {
 
   const calls: Call[] = [];
   const sent: Turn[] = [];
+  // Each sent turn's share of the count, for the recent-window baseline.
+  const costs: number[] = [];
   let lastContextText = '';
   let lastWindowText = '';
   for (const turn of session.turns) {
@@ -136,7 +70,7 @@ async function main(): Promise<number> {
       const buildMs = performance.now() - started;
       const fullHistoryTokens = countTokens(sent);
       const memoryTokens = countTokens(context.messages);
-      const window = recentWindow(sent, budget);
+      const window = recentWindow(costs, sent.length, budget).map((at) => sent[at] as Turn);
       calls.push({
         call: calls.length + 1,
         beforeTurnId: turn.id,
@@ -155,6 +89,7 @@ async function main(): Promise<number> {
     }
     await memory.append(session.sessionId, [turn]);
     sent.push(turn);
+    costs.push(messageTokens(turn));
   }
   const stats = await memory.stats(session.sessionId);
   await store.close();
@@ -259,14 +194,9 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    console.error(
-      `bench:session failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
-    );
-    process.exitCode = 1;
-  },
-);
+runBench({
+  name: 'bench:session',
+  usage: USAGE,
+  parse: (argv) => parseBenchArgs(argv, DEFAULT_BUDGET),
+  main,
+});

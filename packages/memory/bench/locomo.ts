@@ -12,18 +12,23 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
-import { type ChatMessage, countMessageTokens } from '@ballast/core';
-import type { ContextMessage, Turn, TurnRole } from '../src/index.js';
+import type { Turn } from '../src/index.js';
 import { createBm25Index, createInMemoryStore, createSessionMemory } from '../src/index.js';
+import {
+  countTokens,
+  MODEL,
+  messageTokens,
+  parseBenchArgs,
+  REPLY_PRIMING_TOKENS,
+  recentWindow,
+  round1,
+  runBench,
+} from './shared.js';
 
-const MODEL = 'gpt-4o';
 const DEFAULT_BUDGET = 2000;
 const USAGE =
   'usage: pnpm --filter @ballast/memory bench:locomo -- [--data <locomo-dev.json>] [--budget <tokens>] [--json]';
 const PACKAGE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-// countMessageTokens adds 3 tokens to prime the reply once per conversation, on top of each message.
-const REPLY_PRIMING_TOKENS = countMessageTokens([], MODEL).tokens;
 
 const CATEGORY_NAMES: Readonly<Record<number, string>> = {
   1: 'multi-hop',
@@ -41,43 +46,10 @@ interface Options {
   json: boolean;
 }
 
-class UsageError extends Error {}
-
 function parseOptions(argv: readonly string[]): Options | 'help' {
-  // `pnpm run script -- --flag` may hand the script a literal `--` first.
-  const args = argv[0] === '--' ? argv.slice(1) : [...argv];
-  let values: {
-    data?: string | undefined;
-    budget?: string | undefined;
-    json?: boolean | undefined;
-    help?: boolean | undefined;
-  };
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        data: { type: 'string' },
-        budget: { type: 'string' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
-  }
-  if (values.help) return 'help';
-  let budget = DEFAULT_BUDGET;
-  if (values.budget !== undefined) {
-    if (!/^\d+$/.test(values.budget) || Number(values.budget) < 1) {
-      throw new UsageError(
-        `--budget must be a positive whole number of tokens (got ${JSON.stringify(values.budget)})`,
-      );
-    }
-    budget = Number(values.budget);
-  }
-  return { data: resolveDataPath(values.data), budget, json: values.json ?? false };
+  const args = parseBenchArgs(argv, DEFAULT_BUDGET, ['data']);
+  if (args === 'help') return 'help';
+  return { data: resolveDataPath(args.strings.data), budget: args.budget, json: args.json };
 }
 
 function resolveDataPath(given: string | undefined): string {
@@ -290,28 +262,12 @@ function contentWords(text: string): string[] {
     .filter((word) => word !== '' && !ANSWER_STOPWORDS.has(word));
 }
 
-function toChatMessage(message: { role: TurnRole; content: string; name?: string | undefined }): ChatMessage {
-  const chat: ChatMessage = { role: message.role, content: [{ type: 'text', text: message.content }] };
-  if (message.name !== undefined) chat.name = message.name;
-  return chat;
-}
-
-function countContextTokens(messages: readonly ContextMessage[]): number {
-  return countMessageTokens(messages.map(toChatMessage), MODEL).tokens;
-}
-
-/** One message's share of countMessageTokens (framing, role, name, text): counts add up per message. */
-function turnTokens(turn: Turn): number {
-  return countMessageTokens([toChatMessage(turn)], MODEL).tokens - REPLY_PRIMING_TOKENS;
-}
-
 function percentile(values: readonly number[], share: number): number {
   if (values.length === 0) return 0;
   const sorted = [...values].sort((left, right) => left - right);
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(share * sorted.length) - 1))] as number;
 }
 
-const round1 = (value: number): number => Math.round(value * 10) / 10;
 const round2 = (value: number): number => Math.round(value * 100) / 100;
 const pct = (part: number, whole: number): number => (whole === 0 ? 0 : (100 * part) / whole);
 const mean = (values: readonly number[]): number =>
@@ -375,19 +331,6 @@ function recordContext(tally: Tally, tokens: number, budget: number): void {
   tally.maxContextTokens = Math.max(tally.maxContextTokens, tokens);
 }
 
-/** The newest turns whose messages fit the budget, oldest first (indexes into `turns`). */
-function recentWindow(costs: readonly number[], end: number, budget: number): number[] {
-  const picked: number[] = [];
-  let used = REPLY_PRIMING_TOKENS;
-  for (let index = end - 1; index >= 0; index -= 1) {
-    const cost = costs[index] as number;
-    if (used + cost > budget) break;
-    used += cost;
-    picked.push(index);
-  }
-  return picked.reverse();
-}
-
 function shareOf(evidence: readonly string[], present: ReadonlySet<string>): number | undefined {
   if (evidence.length === 0) return undefined;
   return evidence.filter((id) => present.has(id)).length / evidence.length;
@@ -446,7 +389,7 @@ async function runConversation(
     appendMs.push(performance.now() - appendStart);
     index.add(turn.id, turn.content);
     ids.add(turn.id);
-    const cost = turnTokens(turn);
+    const cost = messageTokens(turn);
     costs.push(cost);
     fullTokens += cost;
 
@@ -455,7 +398,7 @@ async function runConversation(
     const elapsed = performance.now() - buildStart;
     buildMs.push(elapsed);
     memoryTally.buildMs.push(elapsed);
-    const tokens = countContextTokens(context.messages);
+    const tokens = countTokens(context.messages);
     recordContext(memoryTally, tokens, budget);
     memoryTally.contextTokens += tokens;
     memoryTally.fullTokens += fullTokens;
@@ -502,7 +445,7 @@ async function runConversation(
     const context = await memory.buildContext(sessionId, { budgetTokens: budget, query: question.question });
     const elapsed = performance.now() - buildStart;
     memoryTally.queryBuildMs.push(elapsed);
-    const tokens = countContextTokens(context.messages);
+    const tokens = countTokens(context.messages);
     recordContext(memoryTally, tokens, budget);
     checkContext(context, tokens, fullTokens, ids, checks);
     memoryTally.questions.push({
@@ -635,20 +578,7 @@ interface Goal {
   pass: boolean;
 }
 
-async function main(): Promise<number> {
-  let options: Options | 'help';
-  try {
-    options = parseOptions(process.argv.slice(2));
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    console.error(`bench:locomo: ${error.message}\n${USAGE}`);
-    return 2;
-  }
-  if (options === 'help') {
-    console.log(USAGE);
-    return 0;
-  }
-  const { data, budget, json } = options;
+async function main({ data, budget, json }: Options): Promise<number> {
   if (!existsSync(data)) {
     console.error(
       `bench:locomo: LoCoMo data not found at ${data}\n` +
@@ -680,7 +610,7 @@ async function main(): Promise<number> {
     unknownSourceTurnIds: 0,
   };
   // Load the tokenizer before anything is timed.
-  countMessageTokens([{ role: 'user', content: [{ type: 'text', text: 'warm up' }] }], MODEL);
+  countTokens([{ role: 'user', content: 'warm up' }]);
 
   const runs: ConversationRun[] = [];
   const started = performance.now();
@@ -874,14 +804,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    console.error(
-      `bench:locomo failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
-    );
-    process.exitCode = 1;
-  },
-);
+runBench({ name: 'bench:locomo', usage: USAGE, parse: parseOptions, main });
