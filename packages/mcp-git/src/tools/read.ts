@@ -1,0 +1,4 @@
+import type { AnyTool } from '../tool.js';
+
+/** Read-only tools beyond the reference twelve. */
+export const readTools: AnyTool[] = [];
