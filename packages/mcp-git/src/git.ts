@@ -17,6 +17,8 @@ export interface GitRunOptions {
   allowHooks?: boolean;
   /** Transports allowed for network commands. @default none */
   protocols?: readonly string[];
+  /** More `-c key=value` entries (the repository's own program-running config, blanked). */
+  config?: readonly string[];
   /** Bytes written to git's stdin. */
   input?: string;
   /** Called with each stderr line (git's progress goes there). */
@@ -49,7 +51,13 @@ const NO_HOOKS = '/dev/null/ballast-no-hooks';
 export function gitEnvironment(base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [name, value] of Object.entries(base)) {
-    if (name.startsWith('GIT_') || name === 'SSH_ASKPASS' || name === 'PAGER' || name === 'EDITOR' || name === 'VISUAL')
+    if (
+      name.startsWith('GIT_') ||
+      name === 'SSH_ASKPASS' ||
+      name === 'PAGER' ||
+      name === 'EDITOR' ||
+      name === 'VISUAL'
+    )
       continue;
     env[name] = value;
   }
@@ -81,7 +89,9 @@ export function gitEnvironment(base: NodeJS.ProcessEnv = process.env): NodeJS.Pr
  * @param options hooks and transports
  * @returns the arguments
  */
-export function safetyConfig(options: { allowHooks?: boolean; protocols?: readonly string[] } = {}): string[] {
+export function safetyConfig(
+  options: { allowHooks?: boolean; protocols?: readonly string[] } = {},
+): string[] {
   const config = [
     'core.fsmonitor=false',
     'core.untrackedCache=false',
@@ -91,6 +101,9 @@ export function safetyConfig(options: { allowHooks?: boolean; protocols?: readon
     'core.sshCommand=ssh -o BatchMode=yes -o StrictHostKeyChecking=yes',
     'core.gitProxy=',
     'core.alternateRefsCommand=',
+    'diff.external=',
+    'merge.tool=',
+    'sequence.editor=/bin/false',
     'color.ui=false',
     'credential.helper=',
     'gpg.program=/bin/false',
@@ -123,6 +136,7 @@ export function runGit(options: GitRunOptions): Promise<GitResult> {
       ...(options.allowHooks === undefined ? {} : { allowHooks: options.allowHooks }),
       ...(options.protocols === undefined ? {} : { protocols: options.protocols }),
     }),
+    ...(options.config ?? []).flatMap((entry) => ['-c', entry]),
     ...options.args,
   ];
   return new Promise((resolve, reject) => {
@@ -147,10 +161,18 @@ export function runGit(options: GitRunOptions): Promise<GitResult> {
       child.kill('SIGKILL');
     };
     const timer = setTimeout(
-      () => kill(new BallastError('MCP_GIT_TIMEOUT', `git ${options.args[0] ?? ''} took longer than ${timeoutMs} ms and was stopped`, { isRetryable: true })),
+      () =>
+        kill(
+          new BallastError(
+            'MCP_GIT_TIMEOUT',
+            `git ${options.args[0] ?? ''} took longer than ${timeoutMs} ms and was stopped`,
+            { isRetryable: true },
+          ),
+        ),
       timeoutMs,
     );
-    const onAbort = (): void => kill(new BallastError('MCP_GIT_CANCELLED', `git ${options.args[0] ?? ''} was cancelled`));
+    const onAbort = (): void =>
+      kill(new BallastError('MCP_GIT_CANCELLED', `git ${options.args[0] ?? ''} was cancelled`));
     options.signal?.addEventListener('abort', onAbort, { once: true });
     child.stdout?.on('data', (chunk: Buffer) => {
       total += chunk.length;
@@ -174,9 +196,13 @@ export function runGit(options: GitRunOptions): Promise<GitResult> {
       clearTimeout(timer);
       options.signal?.removeEventListener('abort', onAbort);
       reject(
-        new BallastError('MCP_GIT_SPAWN_FAILED', `could not run git: ${error.message} (is git installed and on PATH?)`, {
-          cause: error,
-        }),
+        new BallastError(
+          'MCP_GIT_SPAWN_FAILED',
+          `could not run git: ${error.message} (is git installed and on PATH?)`,
+          {
+            cause: error,
+          },
+        ),
       );
     });
     child.on('close', (code) => {

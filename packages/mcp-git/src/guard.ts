@@ -1,5 +1,5 @@
 import { realpath, stat } from 'node:fs/promises';
-import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { BallastError } from '@ballast/core';
 import { git } from './git.js';
 
@@ -12,6 +12,11 @@ export interface Repository {
   /** The real path of the common dir (shared by worktrees). */
   commonDir: string;
   bare: boolean;
+  /**
+   * `key=` entries that blank the program-running drivers the repository's config defines
+   * (filters, diff textconv and commands, merge drivers): passed as `-c` to every git call.
+   */
+  neutralised: string[];
 }
 
 /** An input error: a tool answers it with a message naming the parameter. */
@@ -38,7 +43,8 @@ export function isWithin(parent: string, child: string): boolean {
  * @throws {BallastError} `MCP_GIT_INVALID_PARAMETER` naming the parameter
  */
 export function assertSafeName(parameter: string, value: unknown): string {
-  if (typeof value !== 'string' || value === '') throw invalidParameter(parameter, 'a non-empty string', value);
+  if (typeof value !== 'string' || value === '')
+    throw invalidParameter(parameter, 'a non-empty string', value);
   if (value.startsWith('-')) throw invalidParameter(parameter, 'a name that does not start with "-"', value);
   // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
   if (/[\u0000-\u001f\u007f]/.test(value)) throw invalidParameter(parameter, 'no control characters', value);
@@ -53,6 +59,7 @@ export class RepositoryGuard {
   readonly #allowed: string[];
   #clientRoots: string[] | undefined;
   readonly #cache = new Map<string, Repository>();
+  readonly #stamps = new Map<string, string>();
 
   private constructor(allowed: string[]) {
     this.#allowed = allowed;
@@ -66,7 +73,10 @@ export class RepositoryGuard {
    */
   static async create(paths: readonly string[]): Promise<RepositoryGuard> {
     if (paths.length === 0) {
-      throw new BallastError('MCP_GIT_INVALID_REPOSITORY', 'give at least one repository: mcp-git --repo <path>');
+      throw new BallastError(
+        'MCP_GIT_INVALID_REPOSITORY',
+        'give at least one repository: mcp-git --repo <path>',
+      );
     }
     const allowed: string[] = [];
     for (const path of paths) {
@@ -124,7 +134,8 @@ export class RepositoryGuard {
    * @throws {BallastError} `MCP_GIT_PATH_OUTSIDE_ROOT` or `MCP_GIT_INVALID_REPOSITORY`
    */
   async open(path: unknown, parameter = 'repo_path'): Promise<Repository> {
-    if (typeof path !== 'string' || path === '') throw invalidParameter(parameter, 'the path of a repository', path);
+    if (typeof path !== 'string' || path === '')
+      throw invalidParameter(parameter, 'the path of a repository', path);
     if (!isAbsolute(path) && this.#allowed.length !== 1) {
       throw invalidParameter(parameter, 'an absolute path (several repositories are served)', path);
     }
@@ -143,10 +154,17 @@ export class RepositoryGuard {
       );
     }
     const cached = this.#cache.get(real);
-    if (cached) return cached;
+    // Reused while the repository's config file is unchanged: the neutralised drivers come from it.
+    if (cached && (await configStamp(cached)) === this.#stamps.get(real)) return cached;
     const result = await git({
       cwd: real,
-      args: ['rev-parse', '--is-bare-repository', '--show-toplevel', '--absolute-git-dir', '--git-common-dir'],
+      args: [
+        'rev-parse',
+        '--is-bare-repository',
+        '--show-toplevel',
+        '--absolute-git-dir',
+        '--git-common-dir',
+      ],
     }).catch(() => {
       throw new BallastError('MCP_GIT_INVALID_REPOSITORY', `${parameter}: ${path} is not a git repository`);
     });
@@ -170,8 +188,35 @@ export class RepositoryGuard {
         );
       }
     }
-    const repository: Repository = { root: top, gitDir, commonDir, bare };
+    // Drivers a hostile .git/config can define run programs on status, diff, add and merge: blank
+    // every one it names. Reading config runs nothing.
+    const drivers = await git({
+      cwd: top,
+      args: [
+        'config',
+        '--includes',
+        '--name-only',
+        '--get-regexp',
+        '^(filter|diff|merge)\\..+\\.(clean|smudge|process|textconv|command|driver)$',
+      ],
+    }).catch(() => undefined);
+    const neutralised = (drivers?.stdout ?? '')
+      .split('\n')
+      .filter((key) => key !== '')
+      .map((key) => `${key}=`);
+    const required = neutralised
+      .filter((key) => key.startsWith('filter.'))
+      .map((key) => `${key.slice(0, key.lastIndexOf('.'))}.required=false`);
+    neutralised.push(...required);
+    const repository: Repository = {
+      root: top,
+      gitDir,
+      commonDir,
+      bare,
+      neutralised: [...new Set(neutralised)],
+    };
     this.#cache.set(real, repository);
+    this.#stamps.set(real, await configStamp(repository));
     return repository;
   }
 
@@ -181,7 +226,8 @@ export class RepositoryGuard {
    * @throws {BallastError} `MCP_GIT_INVALID_PARAMETER` or `MCP_GIT_PATH_OUTSIDE_ROOT`
    */
   async path(repository: Repository, parameter: string, value: unknown): Promise<string> {
-    if (typeof value !== 'string' || value === '') throw invalidParameter(parameter, 'a path in the repository', value);
+    if (typeof value !== 'string' || value === '')
+      throw invalidParameter(parameter, 'a path in the repository', value);
     // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
     if (/[\u0000-\u001f]/.test(value)) throw invalidParameter(parameter, 'no control characters', value);
     const absolute = resolve(repository.root, value);
@@ -201,7 +247,10 @@ export class RepositoryGuard {
     }
     const real = await realpath(probe).catch(() => probe);
     if (!isWithin(repository.root, real)) {
-      throw new BallastError('MCP_GIT_PATH_OUTSIDE_ROOT', `${parameter}: ${value} leads outside the repository (through a symlink)`);
+      throw new BallastError(
+        'MCP_GIT_PATH_OUTSIDE_ROOT',
+        `${parameter}: ${value} leads outside the repository (through a symlink)`,
+      );
     }
     const inside = relative(repository.root, absolute);
     if (inside === '.git' || inside.startsWith(`.git${sep}`)) {
@@ -209,6 +258,23 @@ export class RepositoryGuard {
     }
     return inside === '' ? '.' : inside;
   }
+}
+
+/** When the repository's config files last changed (a change may define new drivers). */
+async function configStamp(repository: Repository): Promise<string> {
+  const stamps = await Promise.all(
+    [
+      join(repository.gitDir, 'config'),
+      join(repository.commonDir, 'config'),
+      join(repository.gitDir, 'config.worktree'),
+    ].map((file) =>
+      stat(file).then(
+        (info) => `${info.mtimeMs}:${info.size}`,
+        () => '-',
+      ),
+    ),
+  );
+  return stamps.join('|');
 }
 
 /**
@@ -225,7 +291,13 @@ export async function resolveRevision(
   const name = assertSafeName(parameter, value);
   const result = await git({
     cwd: repository.root,
-    args: ['rev-parse', '--verify', '--quiet', '--end-of-options', peel === 'commit' ? `${name}^{commit}` : name],
+    args: [
+      'rev-parse',
+      '--verify',
+      '--quiet',
+      '--end-of-options',
+      peel === 'commit' ? `${name}^{commit}` : name,
+    ],
   }).catch(() => undefined);
   const id = result?.stdout.trim();
   if (!id) throw invalidParameter(parameter, `a revision of this repository (${name} names none)`, value);
@@ -236,9 +308,15 @@ export async function resolveRevision(
  * A branch name checked with `git check-ref-format --branch`.
  * @throws {BallastError} `MCP_GIT_INVALID_PARAMETER`
  */
-export async function checkBranchName(repository: Repository, parameter: string, value: unknown): Promise<string> {
+export async function checkBranchName(
+  repository: Repository,
+  parameter: string,
+  value: unknown,
+): Promise<string> {
   const name = assertSafeName(parameter, value);
-  const result = await git({ cwd: repository.root, args: ['check-ref-format', '--branch', name] }).catch(() => undefined);
+  const result = await git({ cwd: repository.root, args: ['check-ref-format', '--branch', name] }).catch(
+    () => undefined,
+  );
   if (!result || result.stdout.trim() !== name) {
     throw invalidParameter(parameter, 'a valid branch name (see git check-ref-format)', value);
   }

@@ -38,6 +38,7 @@ export function write(root: string, path: string, content: string): void {
 
 /** A repository with `main`, two commits (README.md, src/app.ts) and a `feature` branch. */
 export function makeRepository(root: string): string {
+  mkdirSync(root, { recursive: true });
   sh(root, 'init', '--quiet', '--initial-branch=main');
   sh(root, 'config', 'user.name', 'Test Author');
   sh(root, 'config', 'user.email', 'author@example.com');

@@ -32,7 +32,11 @@ export interface ToolContext {
   /** Runs git in a repository with the server's limits, cancellation and hook setting; fails on non-zero exit. */
   git(repository: Repository, args: readonly string[], options?: Partial<GitRunOptions>): Promise<GitResult>;
   /** The same, returning non-zero exits instead of failing. */
-  gitRaw(repository: Repository, args: readonly string[], options?: Partial<GitRunOptions>): Promise<GitResult>;
+  gitRaw(
+    repository: Repository,
+    args: readonly string[],
+    options?: Partial<GitRunOptions>,
+  ): Promise<GitResult>;
 }
 
 /** A tool's answer: the structured result and its text rendering for older clients. */
@@ -53,7 +57,10 @@ export interface ToolDefinition<Input extends z.ZodRawShape, Output extends z.Zo
   idempotent: boolean;
   /** Whether it may destroy work (uncommitted changes, branches, untracked files). */
   destructive?: boolean;
-  run(context: ToolContext, args: z.infer<z.ZodObject<Input>>): Promise<ToolAnswer<z.infer<z.ZodObject<Output>>>>;
+  run(
+    context: ToolContext,
+    args: z.infer<z.ZodObject<Input>>,
+  ): Promise<ToolAnswer<z.infer<z.ZodObject<Output>>>>;
 }
 
 /** Declares a tool with its types checked. */
@@ -102,13 +109,18 @@ export function assertTier(name: string, tier: Tier, permissions: Permissions): 
 export function gitRunners(
   options: Pick<ToolContext, 'maxBytes' | 'timeoutMs' | 'signal'> & { hooks: boolean },
 ): Pick<ToolContext, 'git' | 'gitRaw'> {
-  const build = (repository: Repository, args: readonly string[], extra: Partial<GitRunOptions> = {}): GitRunOptions => ({
+  const build = (
+    repository: Repository,
+    args: readonly string[],
+    extra: Partial<GitRunOptions> = {},
+  ): GitRunOptions => ({
     cwd: repository.root,
     args,
     maxBytes: options.maxBytes,
     timeoutMs: options.timeoutMs,
     signal: options.signal,
     allowHooks: options.hooks,
+    config: repository.neutralised,
     ...extra,
   });
   return {
