@@ -61,7 +61,10 @@ export async function createGitMcpServer(options: GitMcpServerOptions): Promise<
   const timeoutMs = options.timeoutMs ?? 30_000;
   const server = new McpServer(
     { name: 'ballast-mcp-git', version: '0.1.0' },
-    { capabilities: { tools: {} }, instructions: 'Git for agents: call list_repositories first; every tool takes repo_path.' },
+    {
+      capabilities: { tools: {} },
+      instructions: 'Git for agents: call list_repositories first; every tool takes repo_path.',
+    },
   );
 
   for (const tool of allTools) {
@@ -104,7 +107,9 @@ export async function createGitMcpServer(options: GitMcpServerOptions): Promise<
           return { content: [{ type: 'text', text: answer.text }], structuredContent: answer.structured };
         } catch (error) {
           if (BallastError.isInstance(error)) return errorResult(error.message);
-          return errorResult(`${tool.name} failed: ${error instanceof Error ? error.message : String(error)}`);
+          return errorResult(
+            `${tool.name} failed: ${error instanceof Error ? error.message : String(error)}`,
+          );
         }
       },
     );

@@ -1,17 +1,33 @@
 import { BallastError } from '@ballast/core';
 import { z } from 'zod';
-import { assertSafeName, checkBranchName, invalidParameter, type Repository, resolveRevision } from '../guard.js';
+import {
+  assertSafeName,
+  checkBranchName,
+  invalidParameter,
+  type Repository,
+  resolveRevision,
+} from '../guard.js';
 import { type AnyTool, defineTool, type ToolContext, truncationNotice } from '../tool.js';
 
 // The reference server's twelve tools (modelcontextprotocol/servers, mcp-server-git), with its
 // names and parameters, typed results, and every argument checked before git sees it.
 
 const repoPath = z.string().describe('Path of the repository (one of list_repositories)');
-const contextLines = z.number().int().min(0).max(1000).default(3).describe('Lines of context around each change');
+const contextLines = z
+  .number()
+  .int()
+  .min(0)
+  .max(1000)
+  .default(3)
+  .describe('Lines of context around each change');
 const FIELD = '\u001f';
 const RECORD = '\u001e';
 
-const fileChange = z.object({ path: z.string(), additions: z.number().nullable(), deletions: z.number().nullable() });
+const fileChange = z.object({
+  path: z.string(),
+  additions: z.number().nullable(),
+  deletions: z.number().nullable(),
+});
 const diffOutput = {
   diff: z.string().describe('The unified diff'),
   files: z.array(fileChange).describe('Changed files with added and deleted lines (null for binary files)'),
@@ -32,7 +48,11 @@ async function diffOf(context: ToolContext, repository: Repository, args: readon
     if (line === '') continue;
     const [added = '', deleted = '', path = ''] = line.split('\t');
     // A rename: "a\td\t" then the old and new paths as the next two fields.
-    const name = path === '' ? (parts[(index += 2)] ?? '') : path;
+    let name = path;
+    if (path === '') {
+      index += 2;
+      name = parts[index] ?? '';
+    }
     files.push({
       path: name,
       additions: added === '-' ? null : Number(added),
@@ -81,7 +101,10 @@ export async function logOf(
 function renderCommits(commits: ReadonlyArray<z.infer<typeof commitShape>>): string {
   if (commits.length === 0) return 'No commits.';
   return commits
-    .map((commit) => `Commit: ${commit.hash}\nAuthor: ${commit.author} <${commit.email}>\nDate: ${commit.date}\nMessage: ${commit.subject}${commit.body ? `\n\n${commit.body}` : ''}\n`)
+    .map(
+      (commit) =>
+        `Commit: ${commit.hash}\nAuthor: ${commit.author} <${commit.email}>\nDate: ${commit.date}\nMessage: ${commit.subject}${commit.body ? `\n\n${commit.body}` : ''}\n`,
+    )
     .join('\n');
 }
 
@@ -89,12 +112,19 @@ function renderCommits(commits: ReadonlyArray<z.infer<typeof commitShape>>): str
 function timestamp(parameter: string, value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
   if (!/^[\w\s:.,+\-/]{1,64}$/.test(value) || value.startsWith('-')) {
-    throw invalidParameter(parameter, 'a date such as 2024-01-31, 2024-01-31T12:00:00Z or "2 weeks ago"', value);
+    throw invalidParameter(
+      parameter,
+      'a date such as 2024-01-31, 2024-01-31T12:00:00Z or "2 weeks ago"',
+      value,
+    );
   }
   return value;
 }
 
-const statusEntry = z.object({ path: z.string(), status: z.string().describe('Two-letter XY code as in git status --short') });
+const statusEntry = z.object({
+  path: z.string(),
+  status: z.string().describe('Two-letter XY code as in git status --short'),
+});
 
 export const referenceTools: AnyTool[] = [
   defineTool({
@@ -113,7 +143,8 @@ export const referenceTools: AnyTool[] = [
   defineTool({
     name: 'git_status',
     title: 'Working tree status',
-    description: 'Shows the working tree status: branch, upstream, staged, unstaged, untracked and conflicted files.',
+    description:
+      'Shows the working tree status: branch, upstream, staged, unstaged, untracked and conflicted files.',
     tier: 'read',
     input: { repo_path: repoPath },
     output: {
@@ -131,7 +162,13 @@ export const referenceTools: AnyTool[] = [
     idempotent: true,
     async run(context, args) {
       const repository = await context.guard.open(args.repo_path);
-      const result = await context.git(repository, ['status', '--porcelain=v2', '--branch', '-z', '--untracked-files=all']);
+      const result = await context.git(repository, [
+        'status',
+        '--porcelain=v2',
+        '--branch',
+        '-z',
+        '--untracked-files=all',
+      ]);
       let branch: string | null = null;
       let head: string | null = null;
       let upstream: string | null = null;
@@ -168,8 +205,12 @@ export const referenceTools: AnyTool[] = [
       const clean = staged.length + unstaged.length + untracked.length + conflicted.length === 0;
       const lines = [
         `On branch ${branch ?? '(detached HEAD)'}${upstream ? ` tracking ${upstream} (ahead ${ahead}, behind ${behind})` : ''}`,
-        ...(staged.length ? ['Changes to be committed:', ...staged.map((item) => `  ${item.status} ${item.path}`)] : []),
-        ...(unstaged.length ? ['Changes not staged for commit:', ...unstaged.map((item) => `  ${item.status} ${item.path}`)] : []),
+        ...(staged.length
+          ? ['Changes to be committed:', ...staged.map((item) => `  ${item.status} ${item.path}`)]
+          : []),
+        ...(unstaged.length
+          ? ['Changes not staged for commit:', ...unstaged.map((item) => `  ${item.status} ${item.path}`)]
+          : []),
         ...(untracked.length ? ['Untracked files:', ...untracked.map((path) => `  ${path}`)] : []),
         ...(conflicted.length ? ['Unmerged paths:', ...conflicted.map((path) => `  ${path}`)] : []),
         ...(clean ? ['nothing to commit, working tree clean'] : []),
@@ -211,7 +252,11 @@ export const referenceTools: AnyTool[] = [
     title: 'Diff against a revision',
     description: 'Shows differences between the working tree and a branch or commit.',
     tier: 'read',
-    input: { repo_path: repoPath, target: z.string().describe('Branch, tag or commit to compare with'), context_lines: contextLines },
+    input: {
+      repo_path: repoPath,
+      target: z.string().describe('Branch, tag or commit to compare with'),
+      context_lines: contextLines,
+    },
     output: diffOutput,
     idempotent: true,
     async run(context, args) {
@@ -223,7 +268,8 @@ export const referenceTools: AnyTool[] = [
   defineTool({
     name: 'git_commit',
     title: 'Commit',
-    description: 'Records the staged changes as a new commit. Hooks do not run unless the server allows them.',
+    description:
+      'Records the staged changes as a new commit. Hooks do not run unless the server allows them.',
     tier: 'write',
     input: { repo_path: repoPath, message: z.string().min(1).describe('Commit message') },
     output: { hash: z.string(), branch: z.string().nullable(), summary: z.string() },
@@ -232,14 +278,24 @@ export const referenceTools: AnyTool[] = [
       const repository = await context.guard.open(args.repo_path);
       const staged = await context.gitRaw(repository, ['diff', '--cached', '--quiet']);
       if (staged.exitCode === 0) {
-        throw new BallastError('MCP_GIT_NOTHING_TO_COMMIT', 'nothing is staged: add files with git_add first');
+        throw new BallastError(
+          'MCP_GIT_NOTHING_TO_COMMIT',
+          'nothing is staged: add files with git_add first',
+        );
       }
       // The message goes through stdin: no argument of it can ever be read as an option.
-      const result = await context.git(repository, ['commit', '--no-edit', '--file=-'], { input: args.message });
+      const result = await context.git(repository, ['commit', '--no-edit', '--file=-'], {
+        input: args.message,
+      });
       const hash = (await context.git(repository, ['rev-parse', 'HEAD'])).stdout.trim();
-      const branch = (await context.gitRaw(repository, ['symbolic-ref', '--quiet', '--short', 'HEAD'])).stdout.trim() || null;
+      const branch =
+        (await context.gitRaw(repository, ['symbolic-ref', '--quiet', '--short', 'HEAD'])).stdout.trim() ||
+        null;
       const summary = result.stdout.trim().split('\n')[0] ?? '';
-      return { structured: { hash, branch, summary }, text: `Changes committed successfully with hash ${hash}` };
+      return {
+        structured: { hash, branch, summary },
+        text: `Changes committed successfully with hash ${hash}`,
+      };
     },
   }),
   defineTool({
@@ -250,7 +306,10 @@ export const referenceTools: AnyTool[] = [
     tier: 'write',
     input: {
       repo_path: repoPath,
-      files: z.array(z.string()).min(1).describe('Paths to stage, relative to the repository ("." for everything)'),
+      files: z
+        .array(z.string())
+        .min(1)
+        .describe('Paths to stage, relative to the repository ("." for everything)'),
       confirm_secrets: z.boolean().default(false).describe('Stage files that look like secrets anyway'),
     },
     output: { staged: z.array(z.string()), secrets: z.array(z.string()) },
@@ -258,7 +317,8 @@ export const referenceTools: AnyTool[] = [
     async run(context, args) {
       const repository = await context.guard.open(args.repo_path);
       const paths: string[] = [];
-      for (const [index, file] of args.files.entries()) paths.push(await context.guard.path(repository, `files[${index}]`, file));
+      for (const [index, file] of args.files.entries())
+        paths.push(await context.guard.path(repository, `files[${index}]`, file));
       // What would be staged, before staging anything: a refused batch changes nothing.
       const candidates = await context.git(repository, ['add', '--dry-run', '--', ...paths]);
       const wouldStage = candidates.stdout
@@ -273,7 +333,10 @@ export const referenceTools: AnyTool[] = [
         );
       }
       await context.git(repository, ['add', '--', ...paths]);
-      return { structured: { staged: wouldStage, secrets }, text: `Files staged successfully: ${wouldStage.join(', ') || '(no changes)'}` };
+      return {
+        structured: { staged: wouldStage, secrets },
+        text: `Files staged successfully: ${wouldStage.join(', ') || '(no changes)'}`,
+      };
     },
   }),
   defineTool({
@@ -293,12 +356,16 @@ export const referenceTools: AnyTool[] = [
   defineTool({
     name: 'git_log',
     title: 'Commit log',
-    description: 'Shows the commit log, newest first, optionally between two dates, by author, by message text or for a path, with paging (skip).',
+    description:
+      'Shows the commit log, newest first, optionally between two dates, by author, by message text or for a path, with paging (skip).',
     tier: 'read',
     input: {
       repo_path: repoPath,
       max_count: z.number().int().min(1).max(1000).default(10),
-      start_timestamp: z.string().optional().describe('Only commits after this date (ISO 8601 or relative, e.g. "2 weeks ago")'),
+      start_timestamp: z
+        .string()
+        .optional()
+        .describe('Only commits after this date (ISO 8601 or relative, e.g. "2 weeks ago")'),
       end_timestamp: z.string().optional().describe('Only commits before this date'),
       author: z.string().optional(),
       grep: z.string().optional().describe('Only commits whose message contains this text'),
@@ -315,18 +382,26 @@ export const referenceTools: AnyTool[] = [
       const until = timestamp('end_timestamp', args.end_timestamp);
       if (since) options.push(`--since=${since}`);
       if (until) options.push(`--until=${until}`);
-      if (args.author !== undefined) options.push(`--author=${assertSafeName('author', args.author)}`, '--fixed-strings');
-      if (args.grep !== undefined) options.push(`--grep=${assertSafeName('grep', args.grep)}`, '--fixed-strings');
-      const head = (await context.gitRaw(repository, ['rev-parse', '--verify', '--quiet', 'HEAD'])).stdout.trim();
-      if (args.revision === undefined && head === '') return { structured: { commits: [], truncated: false, next_skip: null }, text: 'No commits yet.' };
-      const start = args.revision === undefined ? head : await resolveRevision(repository, 'revision', args.revision);
-      const pathArgs = args.path === undefined ? [] : ['--', await context.guard.path(repository, 'path', args.path)];
+      if (args.author !== undefined)
+        options.push(`--author=${assertSafeName('author', args.author)}`, '--fixed-strings');
+      if (args.grep !== undefined)
+        options.push(`--grep=${assertSafeName('grep', args.grep)}`, '--fixed-strings');
+      const head = (
+        await context.gitRaw(repository, ['rev-parse', '--verify', '--quiet', 'HEAD'])
+      ).stdout.trim();
+      if (args.revision === undefined && head === '')
+        return { structured: { commits: [], truncated: false, next_skip: null }, text: 'No commits yet.' };
+      const start =
+        args.revision === undefined ? head : await resolveRevision(repository, 'revision', args.revision);
+      const pathArgs =
+        args.path === undefined ? [] : ['--', await context.guard.path(repository, 'path', args.path)];
       const { commits, truncated } = await logOf(context, repository, [...options, start, ...pathArgs]);
       const more = commits.length > args.max_count;
       const page = commits.slice(0, args.max_count);
       return {
         structured: { commits: page, truncated, next_skip: more ? args.skip + args.max_count : null },
-        text: renderCommits(page) + (more ? `\n(more: call again with skip ${args.skip + args.max_count})` : ''),
+        text:
+          renderCommits(page) + (more ? `\n(more: call again with skip ${args.skip + args.max_count})` : ''),
       };
     },
   }),
@@ -342,16 +417,26 @@ export const referenceTools: AnyTool[] = [
       const repository = await context.guard.open(args.repo_path);
       const name = await checkBranchName(repository, 'branch_name', args.branch_name);
       const base = await resolveRevision(repository, 'base_branch', args.base_branch ?? 'HEAD');
-      const exists = await context.gitRaw(repository, ['rev-parse', '--verify', '--quiet', `refs/heads/${name}`]);
-      if (exists.exitCode === 0) throw invalidParameter('branch_name', 'a branch that does not exist yet', name);
+      const exists = await context.gitRaw(repository, [
+        'rev-parse',
+        '--verify',
+        '--quiet',
+        `refs/heads/${name}`,
+      ]);
+      if (exists.exitCode === 0)
+        throw invalidParameter('branch_name', 'a branch that does not exist yet', name);
       await context.git(repository, ['branch', '--no-track', '--end-of-options', name, base]);
-      return { structured: { branch: name, base }, text: `Created branch '${name}' from '${args.base_branch ?? 'HEAD'}'` };
+      return {
+        structured: { branch: name, base },
+        text: `Created branch '${name}' from '${args.base_branch ?? 'HEAD'}'`,
+      };
     },
   }),
   defineTool({
     name: 'git_checkout',
     title: 'Switch branch',
-    description: 'Switches to an existing local branch. Uncommitted changes that would be overwritten make it fail, not vanish.',
+    description:
+      'Switches to an existing local branch. Uncommitted changes that would be overwritten make it fail, not vanish.',
     tier: 'write',
     input: { repo_path: repoPath, branch_name: z.string() },
     output: { branch: z.string(), head: z.string() },
@@ -359,10 +444,23 @@ export const referenceTools: AnyTool[] = [
     async run(context, args) {
       const repository = await context.guard.open(args.repo_path);
       const name = await checkBranchName(repository, 'branch_name', args.branch_name);
-      const exists = await context.gitRaw(repository, ['rev-parse', '--verify', '--quiet', `refs/heads/${name}`]);
-      if (exists.exitCode !== 0) throw invalidParameter('branch_name', 'an existing local branch (create it with git_create_branch)', name);
+      const exists = await context.gitRaw(repository, [
+        'rev-parse',
+        '--verify',
+        '--quiet',
+        `refs/heads/${name}`,
+      ]);
+      if (exists.exitCode !== 0)
+        throw invalidParameter(
+          'branch_name',
+          'an existing local branch (create it with git_create_branch)',
+          name,
+        );
       await context.git(repository, ['switch', '--no-guess', '--quiet', name]);
-      return { structured: { branch: name, head: exists.stdout.trim() }, text: `Switched to branch '${name}'` };
+      return {
+        structured: { branch: name, head: exists.stdout.trim() },
+        text: `Switched to branch '${name}'`,
+      };
     },
   }),
   defineTool({
@@ -377,7 +475,15 @@ export const referenceTools: AnyTool[] = [
       const repository = await context.guard.open(args.repo_path);
       const id = await resolveRevision(repository, 'revision', args.revision);
       const { commits } = await logOf(context, repository, ['--max-count=1', id, '--']);
-      const diff = await context.git(repository, ['show', '--format=', '--no-ext-diff', '--no-textconv', '--no-color', id, '--']);
+      const diff = await context.git(repository, [
+        'show',
+        '--format=',
+        '--no-ext-diff',
+        '--no-textconv',
+        '--no-color',
+        id,
+        '--',
+      ]);
       const commit = commits[0] as z.infer<typeof commitShape>;
       return {
         structured: { commit, diff: diff.stdout, truncated: diff.truncated },
@@ -388,7 +494,8 @@ export const referenceTools: AnyTool[] = [
   defineTool({
     name: 'git_branch',
     title: 'List branches',
-    description: 'Lists local, remote or all branches, optionally only those containing (or not containing) a commit.',
+    description:
+      'Lists local, remote or all branches, optionally only those containing (or not containing) a commit.',
     tier: 'read',
     input: {
       repo_path: repoPath,
@@ -397,16 +504,29 @@ export const referenceTools: AnyTool[] = [
       not_contains: z.string().optional(),
     },
     output: {
-      branches: z.array(z.object({ name: z.string(), head: z.string(), current: z.boolean(), upstream: z.string().nullable() })),
+      branches: z.array(
+        z.object({
+          name: z.string(),
+          head: z.string(),
+          current: z.boolean(),
+          upstream: z.string().nullable(),
+        }),
+      ),
     },
     idempotent: true,
     async run(context, args) {
       const repository = await context.guard.open(args.repo_path);
-      const options = ['branch', '--list', `--format=%(HEAD)${FIELD}%(refname:short)${FIELD}%(objectname)${FIELD}%(upstream:short)`];
+      const options = [
+        'branch',
+        '--list',
+        `--format=%(HEAD)${FIELD}%(refname:short)${FIELD}%(objectname)${FIELD}%(upstream:short)`,
+      ];
       if (args.branch_type === 'remote') options.push('--remotes');
       if (args.branch_type === 'all') options.push('--all');
-      if (args.contains !== undefined) options.push(`--contains=${await resolveRevision(repository, 'contains', args.contains)}`);
-      if (args.not_contains !== undefined) options.push(`--no-contains=${await resolveRevision(repository, 'not_contains', args.not_contains)}`);
+      if (args.contains !== undefined)
+        options.push(`--contains=${await resolveRevision(repository, 'contains', args.contains)}`);
+      if (args.not_contains !== undefined)
+        options.push(`--no-contains=${await resolveRevision(repository, 'not_contains', args.not_contains)}`);
       const result = await context.git(repository, options);
       const branches = result.stdout
         .split('\n')
@@ -417,7 +537,9 @@ export const referenceTools: AnyTool[] = [
         });
       return {
         structured: { branches },
-        text: branches.map((branch) => `${branch.current ? '* ' : '  '}${branch.name}`).join('\n') || 'No branches.',
+        text:
+          branches.map((branch) => `${branch.current ? '* ' : '  '}${branch.name}`).join('\n') ||
+          'No branches.',
       };
     },
   }),
