@@ -3,3 +3,4 @@ export { assertSafeName, isWithin, type Repository, RepositoryGuard } from './gu
 export { allTools, createGitMcpServer, type GitMcpServer, type GitMcpServerOptions } from './server.js';
 export type { Permissions, Tier, ToolAnswer, ToolContext, ToolDefinition } from './tool.js';
 export { looksSecret } from './tools/reference.js';
+export { type HttpEndpoint, type HttpServeOptions, serveHttp } from './http.js';
