@@ -3,6 +3,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { CallToolResult, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
 import { RepositoryGuard } from './guard.js';
+import { registerResourcesAndPrompts } from './resources.js';
 import { type AnyTool, assertTier, gitRunners, type Permissions, type ToolContext } from './tool.js';
 import { readTools } from './tools/read.js';
 import { referenceTools } from './tools/reference.js';
@@ -114,6 +115,8 @@ export async function createGitMcpServer(options: GitMcpServerOptions): Promise<
       },
     );
   }
+
+  registerResourcesAndPrompts(server, guard, { maxBytes, timeoutMs });
 
   // Client roots narrow the repositories; re-read them when the client says they changed.
   const readRoots = async (): Promise<void> => {
