@@ -231,11 +231,19 @@ export function runGit(options: GitRunOptions): Promise<GitResult> {
  */
 export async function git(options: GitRunOptions): Promise<GitResult> {
   const result = await runGit(options);
-  if (result.exitCode !== 0) {
-    const message = result.stderr.trim().split('\n').slice(-3).join(' ') || `exit code ${result.exitCode}`;
-    throw new BallastError('MCP_GIT_FAILED', `git ${options.args[0] ?? ''} failed: ${message}`, {
-      details: { exitCode: result.exitCode },
-    });
-  }
+  if (result.exitCode !== 0) throw gitFailure(options.args[0] ?? '', result);
   return result;
+}
+
+/**
+ * The error for a git call that exited non-zero, with the last lines git wrote to stderr.
+ * @param command the git subcommand, for the message
+ * @param result what git gave back
+ * @returns `MCP_GIT_FAILED`
+ */
+export function gitFailure(command: string, result: GitResult): BallastError {
+  const message = result.stderr.trim().split('\n').slice(-3).join(' ') || `exit code ${result.exitCode}`;
+  return new BallastError('MCP_GIT_FAILED', `git ${command} failed: ${message}`, {
+    details: { exitCode: result.exitCode },
+  });
 }
