@@ -156,20 +156,19 @@ export class RepositoryGuard {
     const cached = this.#cache.get(real);
     // Reused while the repository's config file is unchanged: the neutralised drivers come from it.
     if (cached && (await configStamp(cached)) === this.#stamps.get(real)) return cached;
+    const notRepository = (): never => {
+      throw new BallastError('MCP_GIT_INVALID_REPOSITORY', `${parameter}: ${path} is not a git repository`);
+    };
+    // --show-toplevel fails in a bare repository: ask whether it is bare first.
+    const bareResult = await git({ cwd: real, args: ['rev-parse', '--is-bare-repository'] }).catch(
+      notRepository,
+    );
+    const bare = bareResult.stdout.trim() === 'true';
     const result = await git({
       cwd: real,
-      args: [
-        'rev-parse',
-        '--is-bare-repository',
-        '--show-toplevel',
-        '--absolute-git-dir',
-        '--git-common-dir',
-      ],
-    }).catch(() => {
-      throw new BallastError('MCP_GIT_INVALID_REPOSITORY', `${parameter}: ${path} is not a git repository`);
-    });
-    const [bareLine = '', ...rest] = result.stdout.trim().split('\n');
-    const bare = bareLine === 'true';
+      args: ['rev-parse', ...(bare ? [] : ['--show-toplevel']), '--absolute-git-dir', '--git-common-dir'],
+    }).catch(notRepository);
+    const rest = result.stdout.trim().split('\n');
     const topLevel = bare ? undefined : rest.shift();
     const gitDirLine = rest.shift() ?? '';
     const commonLine = rest.shift() ?? '';
@@ -197,13 +196,18 @@ export class RepositoryGuard {
         '--includes',
         '--name-only',
         '--get-regexp',
-        '^(filter|diff|merge)\\..+\\.(clean|smudge|process|textconv|command|driver)$',
+        '^((filter|diff|merge)\\..+\\.(clean|smudge|process|textconv|command|driver)|remote\\..+\\.(uploadpack|receivepack))$',
       ],
     }).catch(() => undefined);
     const neutralised = (drivers?.stdout ?? '')
       .split('\n')
       .filter((key) => key !== '')
-      .map((key) => `${key}=`);
+      // A remote's upload-pack and receive-pack go back to git's own programs; drivers are blanked.
+      .map((key) => {
+        if (key.endsWith('.uploadpack')) return `${key}=git-upload-pack`;
+        if (key.endsWith('.receivepack')) return `${key}=git-receive-pack`;
+        return `${key}=`;
+      });
     const required = neutralised
       .filter((key) => key.startsWith('filter.'))
       .map((key) => `${key.slice(0, key.lastIndexOf('.'))}.required=false`);

@@ -219,6 +219,28 @@ describe('permission tiers', () => {
   });
 });
 
+describe('bare repositories', () => {
+  it('are served: their git dir is the repository', async () => {
+    const bare = join(temp.path, 'bare.git');
+    sh(temp.path, 'clone', '--quiet', '--bare', repo, bare);
+    const server = await connect({ repositories: [bare] });
+    const log = await server.call('git_log', { repo_path: bare, max_count: 1 });
+    expect(log.isError).toBeFalsy();
+    expect(log.structuredContent).toMatchObject({ commits: [{ subject: 'Add the app' }] });
+    await server.close();
+  });
+});
+
+describe('a read-only server', () => {
+  it('refuses network operations even with --allow-network, naming the flags', async () => {
+    const server = await connect({ repositories: [repo], permissions: { readOnly: true, network: true } });
+    const result = await server.call('git_fetch', { repo_path: repo });
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toMatch(/--allow-network \(without --read-only\)/);
+    await server.close();
+  });
+});
+
 describe('security', () => {
   it('leaves .git byte-identical on every read tool, even with a dirty work tree', async () => {
     const server = await connect({ repositories: [repo] });

@@ -81,7 +81,7 @@ export function flagFor(tier: Tier): string {
     case 'destructive':
       return '--allow-destructive';
     case 'network':
-      return '--allow-network';
+      return '--allow-network (without --read-only)';
     default:
       return '';
   }
@@ -96,7 +96,8 @@ export function assertTier(name: string, tier: Tier, permissions: Permissions): 
     tier === 'read' ||
     (tier === 'write' && !permissions.readOnly) ||
     (tier === 'destructive' && permissions.destructive && !permissions.readOnly) ||
-    (tier === 'network' && permissions.network);
+    // Network operations write local refs (fetch) or files (pull, clone): never on a read-only server.
+    (tier === 'network' && permissions.network && !permissions.readOnly);
   if (!allowed) {
     throw new BallastError(
       'MCP_GIT_NOT_PERMITTED',
