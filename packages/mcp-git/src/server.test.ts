@@ -219,6 +219,20 @@ describe('permission tiers', () => {
   });
 });
 
+describe('git_log', () => {
+  it('answers no commits for a repository without any, and names a revision that names nothing', async () => {
+    const empty = join(temp.path, 'empty');
+    sh(temp.path, 'init', '--quiet', empty);
+    const server = await connect({ repositories: [repo, empty] });
+    const none = await server.call('git_log', { repo_path: empty });
+    expect(none.structuredContent).toEqual({ commits: [], truncated: false, next_skip: null });
+    const bad = await server.call('git_log', { repo_path: repo, revision: 'no-such-branch' });
+    expect(bad.isError).toBe(true);
+    expect(textOf(bad)).toMatch(/^revision: expected a revision of this repository/);
+    await server.close();
+  });
+});
+
 describe('bare repositories', () => {
   it('are served: their git dir is the repository', async () => {
     const bare = join(temp.path, 'bare.git');

@@ -180,22 +180,21 @@ export const readTools: AnyTool[] = [
       start_line: z.number().int().min(1).optional().describe('First line (1-based) @default 1'),
       end_line: z.number().int().min(1).optional().describe('Last line (inclusive) @default the last line'),
     },
-    output: { path: z.string(), revision: z.string(), lines: z.array(blameLine), truncated: z.boolean() },
+    output: {
+      path: z.string(),
+      revision: z.string().describe('The revision blamed, as given'),
+      lines: z.array(blameLine),
+      truncated: z.boolean(),
+    },
     idempotent: true,
     async run(context, args) {
       const repository = await context.guard.open(args.repo_path);
       const path = await context.guard.path(repository, 'path', args.path);
-      const revision = await resolveRevision(repository, 'revision', args.revision ?? 'HEAD');
+      // One git process: the name is checked (it cannot be read as an option) and blame resolves
+      // it; its errors say which parameter was wrong.
+      const revisionName = assertSafeName('revision', args.revision ?? 'HEAD');
       if (args.start_line !== undefined && args.end_line !== undefined && args.end_line < args.start_line) {
-        throw invalidParameter(
-          'end_line',
-          `a line at or after start_line (${args.start_line})`,
-          args.end_line,
-        );
-      }
-      const object = await objectAt(context, repository, revision, path);
-      if (object?.type !== 'blob') {
-        throw invalidParameter('path', `a file that exists at ${args.revision ?? 'HEAD'}`, args.path);
+        throw invalidParameter('end_line', `a line at or after start_line (${args.start_line})`, args.end_line);
       }
       const range = `${args.start_line ?? 1},${args.end_line ?? ''}`;
       const result = await context.gitRaw(repository, [
@@ -204,7 +203,7 @@ export const readTools: AnyTool[] = [
         '--no-textconv',
         '-L',
         range,
-        revision,
+        revisionName,
         '--',
         path,
       ]);
@@ -212,6 +211,10 @@ export const readTools: AnyTool[] = [
         const length = /has only (\d+) lines?/.exec(result.stderr)?.[1];
         if (length !== undefined)
           throw invalidParameter('start_line', `a line of the file (it has ${length})`, args.start_line);
+        if (/no such path|no such file/i.test(result.stderr))
+          throw invalidParameter('path', `a file that exists at ${revisionName}`, args.path);
+        if (/bad revision|unknown revision|ambiguous argument|not a valid object/i.test(result.stderr))
+          throw invalidParameter('revision', `a revision of this repository (${revisionName} names none)`, args.revision);
         throw gitFailure('blame', result);
       }
       const commits = new Map<
@@ -252,7 +255,7 @@ export const readTools: AnyTool[] = [
         (entry) => `${entry.hash.slice(0, 8)} (${entry.author} ${entry.date} ${entry.line}) ${entry.content}`,
       );
       return {
-        structured: { path, revision, lines, truncated: result.truncated },
+        structured: { path, revision: revisionName, lines, truncated: result.truncated },
         text: (rendered.join('\n') || 'No lines.') + truncationNotice(result),
       };
     },

@@ -1,5 +1,6 @@
 import { BallastError } from '@ballast/core';
 import { z } from 'zod';
+import { gitFailure } from '../git.js';
 import {
   assertSafeName,
   checkBranchName,
@@ -386,16 +387,33 @@ export const referenceTools: AnyTool[] = [
         options.push(`--author=${assertSafeName('author', args.author)}`, '--fixed-strings');
       if (args.grep !== undefined)
         options.push(`--grep=${assertSafeName('grep', args.grep)}`, '--fixed-strings');
-      const head = (
-        await context.gitRaw(repository, ['rev-parse', '--verify', '--quiet', 'HEAD'])
-      ).stdout.trim();
-      if (args.revision === undefined && head === '')
-        return { structured: { commits: [], truncated: false, next_skip: null }, text: 'No commits yet.' };
-      const start =
-        args.revision === undefined ? head : await resolveRevision(repository, 'revision', args.revision);
+      // One git process: a given revision is checked (it cannot be read as an option) and log
+      // resolves it after --end-of-options; HEAD of an empty repository is no commits, not an error.
+      const start = args.revision === undefined ? 'HEAD' : assertSafeName('revision', args.revision);
       const pathArgs =
         args.path === undefined ? [] : ['--', await context.guard.path(repository, 'path', args.path)];
-      const { commits, truncated } = await logOf(context, repository, [...options, start, ...pathArgs]);
+      let listed: Awaited<ReturnType<typeof logOf>>;
+      try {
+        listed = await logOf(context, repository, [...options, '--end-of-options', start, ...pathArgs]);
+      } catch (error) {
+        if (args.revision === undefined) {
+          const head = await context.gitRaw(repository, ['rev-parse', '--verify', '--quiet', 'HEAD']);
+          if (head.exitCode !== 0) {
+            return {
+              structured: { commits: [], truncated: false, next_skip: null },
+              text: 'No commits yet.',
+            };
+          }
+        } else if (/unknown revision|bad revision|ambiguous argument/i.test((error as Error).message)) {
+          throw invalidParameter(
+            'revision',
+            `a revision of this repository (${start} names none)`,
+            args.revision,
+          );
+        }
+        throw error;
+      }
+      const { commits, truncated } = listed;
       const more = commits.length > args.max_count;
       const page = commits.slice(0, args.max_count);
       return {
@@ -473,18 +491,36 @@ export const referenceTools: AnyTool[] = [
     idempotent: true,
     async run(context, args) {
       const repository = await context.guard.open(args.repo_path);
-      const id = await resolveRevision(repository, 'revision', args.revision);
-      const { commits } = await logOf(context, repository, ['--max-count=1', id, '--']);
-      const diff = await context.git(repository, [
+      // One git process: the commit's fields and its diff from a single show.
+      const name = assertSafeName('revision', args.revision);
+      const result = await context.gitRaw(repository, [
         'show',
-        '--format=',
+        `--format=%H${FIELD}%an${FIELD}%ae${FIELD}%aI${FIELD}%s${FIELD}%b${RECORD}`,
         '--no-ext-diff',
         '--no-textconv',
         '--no-color',
-        id,
+        '--end-of-options',
+        `${name}^{commit}`,
         '--',
       ]);
-      const commit = commits[0] as z.infer<typeof commitShape>;
+      if (result.exitCode !== 0) {
+        if (
+          /unknown revision|bad revision|ambiguous argument|not a valid|invalid object/i.test(result.stderr)
+        ) {
+          throw invalidParameter(
+            'revision',
+            `a revision of this repository (${name} names no commit)`,
+            args.revision,
+          );
+        }
+        throw gitFailure('show', result);
+      }
+      const cut = result.stdout.indexOf(RECORD);
+      const [hash = '', author = '', email = '', date = '', subject = '', body = ''] = result.stdout
+        .slice(0, cut)
+        .split(FIELD);
+      const commit = { hash, author, email, date, subject, body: body.trim() };
+      const diff = { ...result, stdout: result.stdout.slice(cut + 1).replace(/^\n/, '') };
       return {
         structured: { commit, diff: diff.stdout, truncated: diff.truncated },
         text: `${renderCommits([commit])}\n${diff.stdout}${truncationNotice(diff)}`,
