@@ -2,6 +2,7 @@
 import { BallastError } from '@ballast/core';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { Command } from 'commander';
+import { serveHttp } from './http.js';
 import { createGitMcpServer } from './server.js';
 
 const program = new Command()
@@ -71,8 +72,6 @@ async function main(): Promise<void> {
       return;
     }
     const token = options.token ?? process.env.MCP_GIT_TOKEN;
-    // Loaded only for --http: stdio clients do not pay for the HTTP transport at start.
-    const { serveHttp } = await import('./http.js');
     const endpoint = await serveHttp({
       host: options.host,
       port: Number(options.port),

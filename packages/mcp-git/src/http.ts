@@ -2,7 +2,7 @@ import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 
 /** Options of {@link serveHttp}. */
@@ -66,6 +66,10 @@ async function readJson(request: IncomingMessage, limit: number): Promise<unknow
  * ```
  */
 export async function serveHttp(options: HttpServeOptions): Promise<HttpEndpoint> {
+  // Loaded here, not at the top: the stdio bin never pays for the HTTP transport.
+  const { StreamableHTTPServerTransport: Transport } = await import(
+    '@modelcontextprotocol/sdk/server/streamableHttp.js'
+  );
   const host = options.host ?? '127.0.0.1';
   const maxBodyBytes = options.maxBodyBytes ?? 4 * 1024 * 1024;
   const sessions = new Map<string, { transport: StreamableHTTPServerTransport; server: McpServer }>();
@@ -109,7 +113,7 @@ export async function serveHttp(options: HttpServeOptions): Promise<HttpEndpoint
       if (!isInitializeRequest(body))
         return reply(response, 400, 'no session: the first request must be initialize');
       const server = await options.create();
-      const transport = new StreamableHTTPServerTransport({
+      const transport = new Transport({
         sessionIdGenerator: () => randomUUID(),
         onsessioninitialized: (id) => {
           sessions.set(id, { transport, server });

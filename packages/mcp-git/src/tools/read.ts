@@ -194,7 +194,11 @@ export const readTools: AnyTool[] = [
       // it; its errors say which parameter was wrong.
       const revisionName = assertSafeName('revision', args.revision ?? 'HEAD');
       if (args.start_line !== undefined && args.end_line !== undefined && args.end_line < args.start_line) {
-        throw invalidParameter('end_line', `a line at or after start_line (${args.start_line})`, args.end_line);
+        throw invalidParameter(
+          'end_line',
+          `a line at or after start_line (${args.start_line})`,
+          args.end_line,
+        );
       }
       const range = `${args.start_line ?? 1},${args.end_line ?? ''}`;
       const result = await context.gitRaw(repository, [
@@ -214,7 +218,11 @@ export const readTools: AnyTool[] = [
         if (/no such path|no such file/i.test(result.stderr))
           throw invalidParameter('path', `a file that exists at ${revisionName}`, args.path);
         if (/bad revision|unknown revision|ambiguous argument|not a valid object/i.test(result.stderr))
-          throw invalidParameter('revision', `a revision of this repository (${revisionName} names none)`, args.revision);
+          throw invalidParameter(
+            'revision',
+            `a revision of this repository (${revisionName} names none)`,
+            args.revision,
+          );
         throw gitFailure('blame', result);
       }
       const commits = new Map<
