@@ -1,10 +1,13 @@
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, readdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import { ListRootsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createGitMcpServer } from './server.js';
 import { connect, makeRepository, sh, tempDir, textOf, write } from './test-support.js';
 
 let temp: ReturnType<typeof tempDir>;
@@ -229,6 +232,36 @@ describe('git_log', () => {
     const bad = await server.call('git_log', { repo_path: repo, revision: 'no-such-branch' });
     expect(bad.isError).toBe(true);
     expect(textOf(bad)).toMatch(/^revision: expected a revision of this repository/);
+    await server.close();
+  });
+});
+
+describe('client roots', () => {
+  it('narrow the repositories, never widen them, and follow the client when its roots change', async () => {
+    const other = makeRepository(join(temp.path, 'other'));
+    const outside = makeRepository(join(temp.path, 'outside'));
+    const { server } = await createGitMcpServer({ repositories: [repo, other] });
+    let roots = [{ uri: pathToFileURL(repo).href }, { uri: pathToFileURL(outside).href }];
+    const client = new Client(
+      { name: 'rooted', version: '1.0.0' },
+      { capabilities: { roots: { listChanged: true } } },
+    );
+    client.setRequestHandler(ListRootsRequestSchema, async () => ({ roots }));
+    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+    await Promise.all([server.connect(serverSide), client.connect(clientSide)]);
+    const listed = async (): Promise<string[]> => {
+      const result = await client.callTool({ name: 'list_repositories', arguments: {} });
+      return (result.structuredContent as { repositories: string[] }).repositories;
+    };
+    await vi.waitFor(async () => expect(await listed()).toEqual([repo]));
+    const refused = await client.callTool({ name: 'git_status', arguments: { repo_path: other } });
+    expect(refused.isError).toBe(true);
+    const widened = await client.callTool({ name: 'git_status', arguments: { repo_path: outside } });
+    expect(widened.isError).toBe(true);
+    roots = [{ uri: pathToFileURL(other).href }];
+    await client.sendRootsListChanged();
+    await vi.waitFor(async () => expect(await listed()).toEqual([other]));
+    await client.close();
     await server.close();
   });
 });
