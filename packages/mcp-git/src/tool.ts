@@ -136,3 +136,14 @@ export function truncationNotice(result: GitResult): string {
     ? `\n[output truncated: ${result.totalBytes} bytes, the first ${Buffer.byteLength(result.stdout)} shown; narrow the request]`
     : '';
 }
+
+/**
+ * Looks a local branch up: exit code 0 and its commit on stdout when it exists.
+ * @param context the tool context
+ * @param repository the repository
+ * @param name a branch name already checked with `checkBranchName`
+ * @returns git's answer
+ */
+export function localBranch(context: ToolContext, repository: Repository, name: string): Promise<GitResult> {
+  return context.gitRaw(repository, ['rev-parse', '--verify', '--quiet', `refs/heads/${name}`]);
+}

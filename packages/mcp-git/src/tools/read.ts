@@ -1,4 +1,3 @@
-import { BallastError } from '@ballast/core';
 import { z } from 'zod';
 import { type GitResult, gitFailure } from '../git.js';
 import { assertSafeName, invalidParameter, type Repository, resolveRevision } from '../guard.js';

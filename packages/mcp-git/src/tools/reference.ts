@@ -8,7 +8,7 @@ import {
   type Repository,
   resolveRevision,
 } from '../guard.js';
-import { type AnyTool, defineTool, type ToolContext, truncationNotice } from '../tool.js';
+import { type AnyTool, defineTool, localBranch, type ToolContext, truncationNotice } from '../tool.js';
 
 // The reference server's twelve tools (modelcontextprotocol/servers, mcp-server-git), with its
 // names and parameters, typed results, and every argument checked before git sees it.
@@ -435,12 +435,7 @@ export const referenceTools: AnyTool[] = [
       const repository = await context.guard.open(args.repo_path);
       const name = await checkBranchName(repository, 'branch_name', args.branch_name);
       const base = await resolveRevision(repository, 'base_branch', args.base_branch ?? 'HEAD');
-      const exists = await context.gitRaw(repository, [
-        'rev-parse',
-        '--verify',
-        '--quiet',
-        `refs/heads/${name}`,
-      ]);
+      const exists = await localBranch(context, repository, name);
       if (exists.exitCode === 0)
         throw invalidParameter('branch_name', 'a branch that does not exist yet', name);
       await context.git(repository, ['branch', '--no-track', '--end-of-options', name, base]);
@@ -462,12 +457,7 @@ export const referenceTools: AnyTool[] = [
     async run(context, args) {
       const repository = await context.guard.open(args.repo_path);
       const name = await checkBranchName(repository, 'branch_name', args.branch_name);
-      const exists = await context.gitRaw(repository, [
-        'rev-parse',
-        '--verify',
-        '--quiet',
-        `refs/heads/${name}`,
-      ]);
+      const exists = await localBranch(context, repository, name);
       if (exists.exitCode !== 0)
         throw invalidParameter(
           'branch_name',

@@ -11,7 +11,7 @@ import {
   type Repository,
   resolveRevision,
 } from '../guard.js';
-import { type AnyTool, assertTier, defineTool, type ToolContext } from '../tool.js';
+import { type AnyTool, assertTier, defineTool, localBranch, type ToolContext } from '../tool.js';
 
 // Local-write, destructive and network tools. Every string is checked before git sees it; what
 // git could read as an option is a resolved hash, follows `--end-of-options`, or follows `--`.
@@ -392,12 +392,7 @@ export const writeTools: AnyTool[] = [
     async run(context, args) {
       const repository = await context.guard.open(args.repo_path);
       const name = await checkBranchName(repository, 'branch', args.branch);
-      const found = await context.gitRaw(repository, [
-        'rev-parse',
-        '--verify',
-        '--quiet',
-        `refs/heads/${name}`,
-      ]);
+      const found = await localBranch(context, repository, name);
       if (args.create && found.exitCode === 0) {
         throw invalidParameter(
           'branch',
@@ -897,12 +892,7 @@ export const writeTools: AnyTool[] = [
     async run(context, args) {
       const repository = await context.guard.open(args.repo_path);
       const name = await checkBranchName(repository, 'branch', args.branch);
-      const found = await context.gitRaw(repository, [
-        'rev-parse',
-        '--verify',
-        '--quiet',
-        `refs/heads/${name}`,
-      ]);
+      const found = await localBranch(context, repository, name);
       if (found.exitCode !== 0) throw invalidParameter('branch', 'an existing local branch', name);
       if ((await currentBranch(context, repository)) === name) {
         throw invalidParameter('branch', 'a branch other than the current one (switch away first)', name);
@@ -1155,12 +1145,7 @@ export const writeTools: AnyTool[] = [
         throw invalidParameter('branch', 'a branch name (HEAD is detached, so there is no current branch)');
       }
       const branch = await checkBranchName(repository, 'branch', args.branch ?? current);
-      const found = await context.gitRaw(repository, [
-        'rev-parse',
-        '--verify',
-        '--quiet',
-        `refs/heads/${branch}`,
-      ]);
+      const found = await localBranch(context, repository, branch);
       if (found.exitCode !== 0) throw invalidParameter('branch', 'an existing local branch', branch);
       const ref = `refs/heads/${branch}`;
       const progress = progressReporter(context);
