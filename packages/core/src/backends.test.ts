@@ -1,9 +1,12 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import {
+  evalRedisScript,
+  failFastRedisOptions,
   loadOptionalDependency,
   redactUrl,
   redisFailure,
+  redisScript,
   sqliteFailure,
   transientRedisReply,
   waitForFirstConnection,
@@ -112,5 +115,45 @@ describe('redisFailure', () => {
     );
     const own = new BallastError('X_CLOSED', 'closed');
     expect(redisFailure(own, context)).toBe(own);
+  });
+});
+
+describe('evalRedisScript', () => {
+  it('runs by SHA-1 and sends the source only when Redis answers NOSCRIPT', async () => {
+    const script = redisScript('return 1');
+    expect(script.sha).toBe('e0e1f9fabfc9d4800c877a703b823ac0578ff8db');
+    const calls: string[] = [];
+    let known = false;
+    const client = {
+      async evalsha(sha: string, keyCount: number, ...rest: string[]) {
+        calls.push(`evalsha ${sha.slice(0, 6)} ${keyCount} ${rest.join(',')}`);
+        if (!known) throw new Error('NOSCRIPT No matching script.');
+        return 'by-sha';
+      },
+      async eval(source: string, keyCount: number, ...rest: string[]) {
+        calls.push(`eval ${source} ${keyCount} ${rest.join(',')}`);
+        known = true;
+        return 'by-source';
+      },
+    };
+    expect(await evalRedisScript(client, script, ['k'], ['v'])).toBe('by-source');
+    expect(await evalRedisScript(client, script, ['k'], ['v'])).toBe('by-sha');
+    expect(calls).toEqual(['evalsha e0e1f9 1 k,v', 'eval return 1 1 k,v', 'evalsha e0e1f9 1 k,v']);
+    const failing = { ...client, evalsha: async () => Promise.reject(new Error('WRONGTYPE')) };
+    await expect(evalRedisScript(failing, script, [], [])).rejects.toThrow('WRONGTYPE');
+  });
+});
+
+describe('failFastRedisOptions', () => {
+  it('never queues offline, retries once, times out, and reconnects forever', () => {
+    const options = failFastRedisOptions({ timeoutMs: 2000, reconnectIntervalMs: 500, connectionName: 'x' });
+    expect(options).toMatchObject({
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      connectTimeout: 2000,
+      commandTimeout: 2000,
+      connectionName: 'x',
+    });
+    expect(options.retryStrategy()).toBe(500);
   });
 });

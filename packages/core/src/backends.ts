@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { BallastError } from './errors.js';
@@ -183,4 +184,76 @@ export function redisFailure(
       details: { url: context.where, status: context.status },
     },
   );
+}
+
+/** A Lua script with its SHA-1, for EVALSHA. */
+export interface RedisScript {
+  readonly source: string;
+  readonly sha: string;
+}
+
+/**
+ * A Lua script ready for {@link evalRedisScript}.
+ * @param source the Lua source
+ * @returns the source and its SHA-1
+ */
+export function redisScript(source: string): RedisScript {
+  return { source, sha: createHash('sha1').update(source).digest('hex') };
+}
+
+/** What {@link evalRedisScript} needs of a client (ioredis's shape). */
+export interface ScriptingClient {
+  evalsha(sha: string, keyCount: number, ...keysAndArguments: string[]): Promise<unknown>;
+  eval(source: string, keyCount: number, ...keysAndArguments: string[]): Promise<unknown>;
+}
+
+/**
+ * Runs a script by its SHA-1, sending the source only when Redis does not have it yet (after a
+ * restart or `SCRIPT FLUSH`).
+ * @param client an ioredis client
+ * @param script from {@link redisScript}
+ * @param keys the script's KEYS
+ * @param values the script's ARGV
+ * @returns the script's reply
+ */
+export async function evalRedisScript(
+  client: ScriptingClient,
+  script: RedisScript,
+  keys: readonly string[],
+  values: readonly string[],
+): Promise<unknown> {
+  try {
+    return await client.evalsha(script.sha, keys.length, ...keys, ...values);
+  } catch (error) {
+    if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+    return client.eval(script.source, keys.length, ...keys, ...values);
+  }
+}
+
+/**
+ * The ioredis options of a store that must fail fast and recover by itself: no offline queue,
+ * one retry per command, timeouts on connect and on each command, reconnection forever.
+ * @param options the timeout, the reconnection interval and the connection's name
+ * @returns options for `new Redis(url, options)`
+ */
+export function failFastRedisOptions(options: {
+  timeoutMs: number;
+  reconnectIntervalMs: number;
+  connectionName: string;
+}): {
+  enableOfflineQueue: false;
+  maxRetriesPerRequest: 1;
+  connectTimeout: number;
+  commandTimeout: number;
+  retryStrategy: () => number;
+  connectionName: string;
+} {
+  return {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    connectTimeout: options.timeoutMs,
+    commandTimeout: options.timeoutMs,
+    retryStrategy: () => options.reconnectIntervalMs,
+    connectionName: options.connectionName,
+  };
 }

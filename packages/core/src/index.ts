@@ -27,10 +27,15 @@ export {
 } from './anthropic.js';
 export {
   type ConnectingClient,
+  evalRedisScript,
+  failFastRedisOptions,
   loadOptionalDependency,
   openSqliteDatabase,
+  type RedisScript,
   redactUrl,
   redisFailure,
+  redisScript,
+  type ScriptingClient,
   type SqliteDatabase,
   sqliteFailure,
   transientRedisReply,
