@@ -1,9 +1,12 @@
-import { createHash } from 'node:crypto';
 import {
   BallastError,
+  evalRedisScript,
+  failFastRedisOptions,
   loadOptionalDependency,
+  type RedisScript,
   redactUrl,
   redisFailure,
+  redisScript,
   waitForFirstConnection,
 } from '@ballast/core';
 import type { Redis, RedisOptions } from 'ioredis';
@@ -49,16 +52,6 @@ const RECONNECT_INTERVAL_MS = 500;
 /** A ledger read with `since` stops after this many consecutive older entries (clock skew allowance). */
 const LEDGER_SCAN_TOLERANCE = 1000;
 
-/** A Lua script run by EVALSHA, falling back to EVAL when Redis does not have it cached. */
-interface Script {
-  source: string;
-  sha: string;
-}
-
-function script(source: string): Script {
-  return { source, sha: createHash('sha1').update(source).digest('hex') };
-}
-
 // Applies every change: INCRBY, and PEXPIRE on a counter that did not exist when a ttl is given.
 // ARGV holds (amount, limit, ttl) per key, '' for none.
 const applyChanges = `
@@ -73,7 +66,7 @@ end
 `;
 
 /** Returns {1, values} or {0, index of the failing change, current, limit}. */
-const reserveScript = script(`
+const reserveScript = redisScript(`
 local pending = {}
 for index = 1, #KEYS do
   local key = KEYS[index]
@@ -90,12 +83,12 @@ ${applyChanges}
 return {1, values}
 `);
 
-const adjustScript = script(`${applyChanges}
+const adjustScript = redisScript(`${applyChanges}
 return values
 `);
 
 /** KEYS: kills hash, kills version. ARGV: field, record JSON ('' to revive), channel, event JSON. */
-const setKillScript = script(`
+const setKillScript = redisScript(`
 local version = redis.call('INCR', KEYS[2])
 if ARGV[2] == '' then
   redis.call('HDEL', KEYS[1], ARGV[1])
@@ -108,12 +101,12 @@ return version
 `);
 
 /** KEYS: kills hash, kills version. Returns {version, {field, record, ...}} read at one instant. */
-const killsSnapshotScript = script(`
+const killsSnapshotScript = redisScript(`
 return {tonumber(redis.call('GET', KEYS[2]) or '0'), redis.call('HGETALL', KEYS[1])}
 `);
 
 /** KEYS: ledger. ARGV: since, limit ('' for none), tolerance. Newest first. */
-const ledgerSinceScript = script(`
+const ledgerSinceScript = redisScript(`
 local since = tonumber(ARGV[1])
 local limit = tonumber(ARGV[2])
 local tolerance = tonumber(ARGV[3])
@@ -221,16 +214,13 @@ export async function createRedisKillswitchStore(
   const RedisClient = await loadIoredis();
 
   const clientOptions: RedisOptions = {
-    // Fail fast: no queue of commands waiting for a connection, one retry at most.
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    connectTimeout: connectTimeoutMs,
-    commandTimeout: connectTimeoutMs,
-    // Never give up: the store recovers when Redis comes back.
-    retryStrategy: () => RECONNECT_INTERVAL_MS,
+    ...failFastRedisOptions({
+      timeoutMs: connectTimeoutMs,
+      reconnectIntervalMs: RECONNECT_INTERVAL_MS,
+      connectionName: 'ballast-killswitch',
+    }),
     // The subscriber resubscribes itself, then re-reads the kills it may have missed.
     autoResubscribe: false,
-    connectionName: 'ballast-killswitch',
   };
   const client = new RedisClient(options.url, clientOptions);
   const subscriber = client.duplicate();
@@ -275,19 +265,13 @@ export async function createRedisKillswitchStore(
       throw unavailable(error);
     }
   };
-  const evaluate = async (
+  const evaluate = (
     connection: Redis,
-    { source, sha }: Script,
+    script: RedisScript,
     scriptKeys: string[],
     scriptArguments: string[],
-  ): Promise<unknown> => {
-    try {
-      return await connection.evalsha(sha, scriptKeys.length, ...scriptKeys, ...scriptArguments);
-    } catch (error) {
-      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-      return connection.eval(source, scriptKeys.length, ...scriptKeys, ...scriptArguments);
-    }
-  };
+  ): Promise<unknown> => evalRedisScript(connection, script, scriptKeys, scriptArguments);
+
   const changeArguments = (changes: readonly CounterChange[]): string[] =>
     changes.flatMap((change) => [
       String(change.amount),

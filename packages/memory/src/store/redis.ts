@@ -1,9 +1,12 @@
-import { createHash } from 'node:crypto';
 import {
   BallastError,
+  evalRedisScript,
+  failFastRedisOptions,
   loadOptionalDependency,
+  type RedisScript,
   redactUrl,
   redisFailure,
+  redisScript,
   waitForFirstConnection,
 } from '@ballast/core';
 import type { Cluster, Redis, RedisOptions } from 'ioredis';
@@ -35,22 +38,12 @@ const CONNECT_TIMEOUT_MS = 2000;
 /** While Redis is down, how often an owned connection tries again. */
 const RECONNECT_INTERVAL_MS = 500;
 
-/** A Lua script run by EVALSHA, falling back to EVAL when Redis does not have it cached. */
-interface Script {
-  source: string;
-  sha: string;
-}
-
-function script(source: string): Script {
-  return { source, sha: createHash('sha1').update(source).digest('hex') };
-}
-
 /**
  * KEYS: turns list, ids set. ARGV: id, JSON, id, JSON, ... Pushes each turn whose id is new to the
  * set, in order, and returns {appended, length}: atomic, so replicas appending the same turns store
  * them once.
  */
-const appendScript = script(`
+const appendScript = redisScript(`
 local appended = 0
 for index = 1, #ARGV, 2 do
   if redis.call('SADD', KEYS[2], ARGV[index]) == 1 then
@@ -161,16 +154,11 @@ export async function createRedisMemoryStore(options: RedisMemoryStoreOptions = 
     }
     where = redactUrl(url);
     const RedisClient = await loadIoredis();
-    const clientOptions: RedisOptions = {
-      // Fail fast: no queue of commands waiting for a connection, one retry at most.
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-      connectTimeout: CONNECT_TIMEOUT_MS,
-      commandTimeout: CONNECT_TIMEOUT_MS,
-      // Never give up: the store recovers when Redis comes back.
-      retryStrategy: () => RECONNECT_INTERVAL_MS,
+    const clientOptions: RedisOptions = failFastRedisOptions({
+      timeoutMs: CONNECT_TIMEOUT_MS,
+      reconnectIntervalMs: RECONNECT_INTERVAL_MS,
       connectionName: 'ballast-memory',
-    };
+    });
     owned = new RedisClient(text, clientOptions);
     owned.on('error', (error: Error) => {
       lastConnectionError = error;
@@ -205,14 +193,9 @@ export async function createRedisMemoryStore(options: RedisMemoryStoreOptions = 
       throw unavailable(error);
     }
   };
-  const evaluate = async ({ source, sha }: Script, keys: string[], values: string[]): Promise<unknown> => {
-    try {
-      return await client.evalsha(sha, keys.length, ...keys, ...values);
-    } catch (error) {
-      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-      return client.eval(source, keys.length, ...keys, ...values);
-    }
-  };
+  const evaluate = (script: RedisScript, keys: string[], values: string[]): Promise<unknown> =>
+    evalRedisScript(client, script, keys, values);
+
   const parseTurn = (sessionId: string, text: string): Turn => {
     try {
       return JSON.parse(text) as Turn;
