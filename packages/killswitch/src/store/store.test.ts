@@ -1,4 +1,4 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BallastError } from '@ballast/core';
-import { redisForTests } from '@ballast/mock-provider';
+import { redisForTests, runNodeScript } from '@ballast/mock-provider';
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -605,25 +605,9 @@ describe('createKillswitchStore', () => {
 const packageDirectory = fileURLToPath(new URL('../..', import.meta.url));
 const sqliteModule = new URL('./sqlite.ts', import.meta.url).href;
 
-/** Runs `node --import tsx -e <code>` in the package directory and resolves with its stdout. */
-function runNode(code: string, environment: Record<string, string>): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', '--input-type=module', '-e', code],
-      {
-        cwd: packageDirectory,
-        env: {
-          ...process.env,
-          ...environment,
-          PATH: `${join(packageDirectory, 'node_modules', '.bin')}${delimiter}${process.env.PATH ?? ''}`,
-        },
-        timeout: 30_000,
-      },
-      (error, stdout, stderr) => (error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(stdout)),
-    );
-  });
-}
+/** Runs `node --import tsx -e <code>` in this package's folder and resolves with its stdout. */
+const runNode = (code: string, environment: Record<string, string>): Promise<string> =>
+  runNodeScript(packageDirectory, code, environment);
 
 describe('createSqliteKillswitchStore', () => {
   describe('when three processes race 1500 reservations for a limit of 100 on one file', () => {

@@ -1,11 +1,10 @@
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BallastError } from '@ballast/core';
-import { redisForTests } from '@ballast/mock-provider';
+import { redisForTests, runNodeScript } from '@ballast/mock-provider';
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Turn } from '../types.js';
@@ -512,25 +511,9 @@ describe('MemoryStore', () => {
 const packageDirectory = fileURLToPath(new URL('../..', import.meta.url));
 const sqliteModule = new URL('./sqlite.ts', import.meta.url).href;
 
-/** Runs `node --import tsx -e <code>` in the package directory and resolves with its stdout. */
-function runNode(code: string, environment: Record<string, string>): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', '--input-type=module', '-e', code],
-      {
-        cwd: packageDirectory,
-        env: {
-          ...process.env,
-          ...environment,
-          PATH: `${join(packageDirectory, 'node_modules', '.bin')}${delimiter}${process.env.PATH ?? ''}`,
-        },
-        timeout: 30_000,
-      },
-      (error, stdout, stderr) => (error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(stdout)),
-    );
-  });
-}
+/** Runs `node --import tsx -e <code>` in this package's folder and resolves with its stdout. */
+const runNode = (code: string, environment: Record<string, string>): Promise<string> =>
+  runNodeScript(packageDirectory, code, environment);
 
 describe('createSqliteMemoryStore', () => {
   describe("when the file's directory does not exist", () => {
