@@ -2,13 +2,15 @@
 // Enforces the dependency rule of ARCHITECTURE.md:
 //   core <- {proxy, killswitch, memory, mcp-git, graphql-client, rem} <- apps/demo
 // A feature package may depend on @ballast/core only; core on no @ballast package;
-// apps may depend on anything. The private test double @ballast/mock-provider may be a
-// devDependency of anything, and is importable from tests and benches only.
+// apps may depend on anything. The private test doubles (@ballast/mock-provider, the fake LLM
+// provider, and @ballast/mock-hasura, a Hasura-shaped GraphQL server) may be devDependencies of
+// anything, and are importable from tests and benches only.
 // Checked in package.json and in import specifiers.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
+const TEST_DOUBLES = new Set(['@ballast/mock-provider', '@ballast/mock-hasura']);
 const problems = [];
 
 function packagesIn(folder) {
@@ -59,7 +61,7 @@ for (const folder of ['packages', 'apps']) {
       ...manifest.optionalDependencies,
     };
     const testOnly = (dep) =>
-      dep === '@ballast/mock-provider' && manifest.devDependencies?.[dep] !== undefined;
+      TEST_DOUBLES.has(dep) && manifest.devDependencies?.[dep] !== undefined;
     for (const dep of Object.keys(deps)) {
       if (dep.startsWith('@ballast/') && !allowed(dep) && !testOnly(dep)) {
         problems.push(`${manifest.name} depends on ${dep} (package.json)`);
