@@ -1,2 +1,2 @@
 import { createTsupConfig } from '@ballast/tsup-config';
-export default createTsupConfig({ entry: ['src/index.ts'], external: ['graphql'] });
+export default createTsupConfig({ entry: ['src/index.ts', 'src/cli.ts'], external: ['graphql'] });
