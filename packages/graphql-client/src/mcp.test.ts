@@ -1,8 +1,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { defaultDataset, type MockHasura, startMockHasura } from '@ballast/mock-hasura';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -214,5 +216,25 @@ describe('createGraphQLMcpServer', () => {
       expect(wrong.isError).toBe(true);
       await server.close();
     });
+  });
+});
+
+describe('the graphql-mcp bin over stdio', () => {
+  it('serves the SDK client with credentials from its command line', async () => {
+    const bin = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [bin, '--endpoint', hasura.url, '--header', 'x-hasura-admin-secret: secret', '--max-rows', '3'],
+      stderr: 'pipe',
+    });
+    const client = new Client({ name: 'test', version: '1.0.0' });
+    await client.connect(transport);
+    const result = (await client.callTool({
+      name: 'hasura_select',
+      arguments: { table: 'customers', columns: ['name'] },
+    })) as CallToolResult;
+    expect((result.structuredContent as { rows: unknown[] }).rows).toHaveLength(3);
+    expect(hasura.requests.at(-1)?.headers['x-hasura-admin-secret']).toBe('secret');
+    await client.close();
   });
 });
