@@ -213,3 +213,17 @@ describe('validateDocument', () => {
     });
   });
 });
+
+describe('validateDocument verdicts', () => {
+  it('are reused for the same schema, text and options, and not across different options', () => {
+    const query = '{ articles { id title } }';
+    const first = validateDocument(schema, query, { maxDepth: 3 });
+    expect(validateDocument(schema, query, { maxDepth: 3 })).toBe(first);
+    const shallow = validateDocument(schema, query, { maxDepth: 1 });
+    expect(shallow).not.toBe(first);
+    expect(shallow.valid).toBe(false);
+    expect(first.valid).toBe(true);
+    const other = buildSchema(hasuraSdl(blogTables));
+    expect(validateDocument(other, query, { maxDepth: 3 })).not.toBe(first);
+  });
+});

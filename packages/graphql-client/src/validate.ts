@@ -93,6 +93,30 @@ export function validateDocument(
   source: string,
   options: ValidateDocumentOptions = {},
 ): ValidationResult {
+  // Agents send the same few queries again and again: the verdict for a schema, a text and the
+  // options never changes, so it is kept (bounded) instead of parsing and validating each time.
+  const key = `${options.maxDepth ?? ''}|${options.maxAliases ?? ''}|${JSON.stringify(options.allowMutations ?? false)}|${options.operationName ?? ''}|${source}`;
+  let cache = verdicts.get(schema);
+  const cached = cache?.get(key);
+  if (cached) return cached;
+  const result = validateUncached(schema, source, options);
+  if (!cache) {
+    cache = new Map();
+    verdicts.set(schema, cache);
+  }
+  if (cache.size >= VERDICT_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
+  cache.set(key, result);
+  return result;
+}
+
+const VERDICT_CACHE_SIZE = 500;
+const verdicts = new WeakMap<GraphQLSchema, Map<string, ValidationResult>>();
+
+function validateUncached(
+  schema: GraphQLSchema,
+  source: string,
+  options: ValidateDocumentOptions,
+): ValidationResult {
   const maxDepth = limitOption(options.maxDepth, 'maxDepth');
   const maxAliases = limitOption(options.maxAliases, 'maxAliases');
   let document: DocumentNode;
