@@ -60,8 +60,7 @@ for (const folder of ['packages', 'apps']) {
       ...manifest.peerDependencies,
       ...manifest.optionalDependencies,
     };
-    const testOnly = (dep) =>
-      TEST_DOUBLES.has(dep) && manifest.devDependencies?.[dep] !== undefined;
+    const testOnly = (dep) => TEST_DOUBLES.has(dep) && manifest.devDependencies?.[dep] !== undefined;
     for (const dep of Object.keys(deps)) {
       if (dep.startsWith('@ballast/') && !allowed(dep) && !testOnly(dep)) {
         problems.push(`${manifest.name} depends on ${dep} (package.json)`);
