@@ -5,12 +5,15 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
+  type DocumentNode,
   type ExecutionArgs,
   type ExecutionResult,
   execute,
   GraphQLError,
   type GraphQLSchema,
   getOperationAST,
+  parse,
+  validate,
 } from 'graphql';
 import {
   createHandler as createRawHandler,
@@ -167,9 +170,33 @@ export async function startMockHasura(options: MockHasuraOptions): Promise<MockH
     return result instanceof Promise ? result.then(finish) : finish(result);
   };
 
+  // Hasura caches query plans: a query text is parsed and validated once, not on every request.
+  const plans = new Map<string, DocumentNode>();
+  const parseOnce = ((source, parseOptions) => {
+    const text = typeof source === 'string' ? source : source.body;
+    let document = plans.get(text);
+    if (!document) {
+      document = parse(source, parseOptions);
+      if (plans.size >= 1000) plans.delete(plans.keys().next().value as string);
+      plans.set(text, document);
+    }
+    return document;
+  }) as typeof parse;
+  const verdicts = new WeakMap<DocumentNode, readonly GraphQLError[]>();
+  const validateOnce = ((forSchema, document, rules, validateOptions, typeInfo) => {
+    let errors = verdicts.get(document);
+    if (!errors) {
+      errors = validate(forSchema, document, rules, validateOptions, typeInfo);
+      verdicts.set(document, errors);
+    }
+    return errors;
+  }) as typeof validate;
+
   const handlerOptions = {
     schema,
     formatError,
+    parse: parseOnce,
+    validate: validateOnce,
     execute: executeAsHasura,
     context: (request: Request<IncomingMessage, RequestContext>, params: { variables?: unknown }) => {
       const role = request.raw.headers['x-hasura-role'];
