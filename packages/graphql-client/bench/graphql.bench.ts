@@ -405,6 +405,8 @@ async function throughput(
 
 interface ValidationCost {
   ballastMicroseconds: number;
+  /** The same query again: validateDocument's verdict cache. */
+  cachedMicroseconds: number;
   graphqlJsMicroseconds: number;
 }
 
@@ -423,10 +425,16 @@ function validationCost(): ValidationCost {
   const schema = buildHasuraSchema(defaultDataset().tables);
   const checked = validateDocument(schema, QUERY, VALIDATION_OPTIONS);
   if (!checked.valid) throw new Error(`the bench query is invalid: ${JSON.stringify(checked.errors)}`);
+  let seen = 0;
   const misspelt = validateDocument(schema, QUERY.replace('unit_price', 'unit_prise'), VALIDATION_OPTIONS);
   if (misspelt.valid) throw new Error('validateDocument accepted a misspelt field');
   return {
-    ballastMicroseconds: microsecondsPerCall(() => validateDocument(schema, QUERY, VALIDATION_OPTIONS)),
+    // A new text each call (a numbered comment): the first-seen cost, not validateDocument's verdict cache.
+    ballastMicroseconds: microsecondsPerCall(() => {
+      seen += 1;
+      return validateDocument(schema, `${QUERY}\n# ${seen}`, VALIDATION_OPTIONS);
+    }),
+    cachedMicroseconds: microsecondsPerCall(() => validateDocument(schema, QUERY, VALIDATION_OPTIONS)),
     // The floor: graphql-js's parse + specification rules, what any validating client runs.
     graphqlJsMicroseconds: microsecondsPerCall(() => validate(schema, parse(QUERY))),
   };
@@ -620,8 +628,12 @@ function report(results: Results, goals: readonly Goal[]): void {
   const { validation, summary } = results;
   const localRows = [
     {
-      measure: 'validateDocument p50 µs/call (bench query, MCP limits)',
+      measure: 'validateDocument p50 µs/call (a query seen for the first time, MCP limits)',
       value: fixed(validation.ballastMicroseconds, 1),
+    },
+    {
+      measure: 'validateDocument p50 µs/call (the same query again: cached verdict)',
+      value: fixed(validation.cachedMicroseconds, 1),
     },
     {
       measure: 'graphql-js parse + validate p50 µs/call (floor)',
