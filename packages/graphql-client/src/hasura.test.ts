@@ -10,6 +10,7 @@ import {
   buildSelect,
   buildUpdate,
   buildWhere,
+  createHasura,
   discoverTables,
   findTable,
   type HasuraTable,
@@ -164,3 +165,25 @@ describe('the builders against a real server', () => {
     );
   });
 });
+
+describe('createHasura', () => {
+  it('runs the builders through the client: select, aggregate, byPk, and mutations only when allowed', async () => {
+    const hasura = createHasura({ client, schema, maxRows: 2 });
+    const rows = await hasura.select<{ name: string }>('customers', {
+      columns: ['name'],
+      orderBy: { name: 'asc' },
+    });
+    expect(rows).toHaveLength(2);
+    expect(await hasura.aggregate('customers', { count: true })).toEqual({ count: rowCount('customers') });
+    expect(await hasura.byPk<{ id: number }>('orders', { id: 2 }, ['id'])).toEqual({ id: 2 });
+    await expect(hasura.delete('reviews', { rating: 1 })).rejects.toMatchObject({
+      code: 'GRAPHQL_MUTATION_NOT_ALLOWED',
+    });
+    const writer = createHasura({ client, schema, allowMutations: ['update_orders'] });
+    expect(await writer.update('orders', { id: 2 }, { note: 'rush' })).toEqual({ affected_rows: 1 });
+  });
+});
+
+function rowCount(table: string): number {
+  return hasura.data[table]?.length ?? 0;
+}

@@ -554,3 +554,76 @@ export function buildDelete(
     field,
   };
 }
+
+/** Options of {@link createHasura}. */
+export interface HasuraOptions {
+  /** The client that runs the operations. */
+  client: {
+    request<Data = Record<string, unknown>>(
+      document: string,
+      variables?: Record<string, unknown>,
+    ): Promise<Data>;
+  };
+  /** The schema of the role the client's headers select (introspected, or from SDL). */
+  schema: GraphQLSchema;
+  /** The most rows a select returns. @default 100 */
+  maxRows?: number;
+  /** Which mutations may run. @default false */
+  allowMutations?: MutationPolicy;
+}
+
+/** The Hasura helpers bound to a client and a schema: each builds its operation and runs it. */
+export interface Hasura {
+  tables: HasuraTable[];
+  select<Row = Record<string, unknown>>(table: string, options?: SelectOptions): Promise<Row[]>;
+  aggregate(table: string, options: AggregateOptions): Promise<Record<string, unknown>>;
+  byPk<Row = Record<string, unknown>>(
+    table: string,
+    key: Record<string, unknown>,
+    columns?: string[],
+  ): Promise<Row | null>;
+  insert(
+    table: string,
+    objects: unknown[],
+    returning?: string[],
+  ): Promise<{ affected_rows: number; returning: unknown[] }>;
+  update(table: string, where: unknown, set: unknown): Promise<{ affected_rows: number }>;
+  delete(table: string, where: unknown): Promise<{ affected_rows: number }>;
+}
+
+/**
+ * Binds the Hasura helpers to a client and a schema.
+ * @param options the client, the schema, the row cap and the mutation policy
+ * @returns select, aggregate, byPk and the mutation helpers, and the discovered tables
+ * @example
+ * ```ts
+ * const hasura = createHasura({ client, schema, maxRows: 50 });
+ * const open = await hasura.select('orders', { columns: ['id', 'customer.name'], where: { status: 'open' } });
+ * ```
+ */
+export function createHasura(options: HasuraOptions): Hasura {
+  const tables = discoverTables(options.schema);
+  const maxRows = options.maxRows ?? 100;
+  const policy = options.allowMutations ?? false;
+  // Builders throw on bad arguments; every method is async so the caller always gets a rejection.
+  const run = async <T>(build: () => BuiltOperation): Promise<T> => {
+    const built = build();
+    return (await options.client.request<Record<string, T>>(built.query, built.variables))[built.field] as T;
+  };
+  return {
+    tables,
+    select: (table, selectOptions = {}) =>
+      run(() => buildSelect(options.schema, tables, table, selectOptions, maxRows)),
+    aggregate: async (table, aggregateOptions) =>
+      (
+        await run<{ aggregate: Record<string, unknown> }>(() =>
+          buildAggregate(options.schema, tables, table, aggregateOptions),
+        )
+      ).aggregate,
+    byPk: (table, key, columns) => run(() => buildByPk(options.schema, tables, table, key, columns)),
+    insert: (table, objects, returning) =>
+      run(() => buildInsert(options.schema, tables, table, objects, policy, returning)),
+    update: (table, where, set) => run(() => buildUpdate(options.schema, tables, table, where, set, policy)),
+    delete: (table, where) => run(() => buildDelete(tables, table, where, policy)),
+  };
+}

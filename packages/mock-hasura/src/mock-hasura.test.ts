@@ -333,3 +333,28 @@ describe('defaultDataset', () => {
     }
   });
 });
+
+describe('startMockHasura({ cacheResults })', () => {
+  it('answers a repeated query from its cache until a mutation changes the data', async () => {
+    const server = await startMockHasura({ ...defaultDataset(), cacheResults: true });
+    try {
+      const query = 'query One($id: Int!) { orders_by_pk(id: $id) { id note } }';
+      const first = await postGraphQL(server.url, query, { id: 1 });
+      // A direct edit of the rows is not seen while the answer is cached: proof the cache answered.
+      const row = server.data.orders?.find((order) => order.id === 1);
+      if (row) row.note = 'edited behind the cache';
+      const again = await postGraphQL(server.url, query, { id: 1 });
+      expect(again.body).toEqual(first.body);
+      await postGraphQL(
+        server.url,
+        'mutation { update_orders_by_pk(pk_columns: { id: 1 }, _set: { note: "cached?" }) { id } }',
+      );
+      const after = await postGraphQL(server.url, query, { id: 1 });
+      expect(after.body).toEqual({ data: { orders_by_pk: { id: 1, note: 'cached?' } } });
+      const other = await postGraphQL(server.url, query, { id: 2 });
+      expect((other.body as { data: { orders_by_pk: { id: number } } }).data.orders_by_pk.id).toBe(2);
+    } finally {
+      await server.close();
+    }
+  });
+});

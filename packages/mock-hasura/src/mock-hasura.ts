@@ -41,6 +41,12 @@ export interface MockHasuraOptions {
   readonly host?: string;
   /** Keep every request in `requests`; turn off for benchmarks. @default true */
   readonly recordRequests?: boolean;
+  /**
+   * Answer a repeated query (same text, variables, operation and role) from a cache that any
+   * mutation or `reset()` clears: for benchmarks of clients, so the server is not the bottleneck.
+   * Rows edited directly in `data` are not seen while an answer is cached. @default false
+   */
+  readonly cacheResults?: boolean;
 }
 
 /** One HTTP request as the server received it. */
@@ -235,6 +241,9 @@ export async function startMockHasura(options: MockHasuraOptions): Promise<MockH
     sendJson(response, 200, JSON.stringify(results));
   };
 
+  // Answers of repeated queries, when cacheResults is on; any mutation clears them.
+  const results = new Map<string, { status: number; body: string | Buffer }>();
+
   const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     const text = request.method === 'GET' || request.method === 'HEAD' ? '' : await readBody(request);
     const headers = flattenHeaders(request);
@@ -285,8 +294,45 @@ export async function startMockHasura(options: MockHasuraOptions): Promise<MockH
       }
     }
     if (Array.isArray(body)) {
+      results.clear();
       await handleBatch(request, response, body);
       return;
+    }
+    if (
+      options.cacheResults &&
+      typeof body === 'object' &&
+      body !== null &&
+      typeof (body as { query?: unknown }).query === 'string'
+    ) {
+      const { query, variables, operationName } = body as {
+        query: string;
+        variables?: unknown;
+        operationName?: string;
+      };
+      let operation: string | undefined;
+      try {
+        operation = getOperationAST(parseOnce(query), operationName)?.operation;
+      } catch {
+        operation = undefined;
+      }
+      if (operation === 'query') {
+        const key = `${headers['x-hasura-role'] ?? ''}\u0000${operationName ?? ''}\u0000${JSON.stringify(variables ?? null)}\u0000${query}`;
+        const cached = results.get(key);
+        if (cached) {
+          response
+            .writeHead(cached.status, { 'content-type': 'application/json; charset=utf-8' })
+            .end(cached.body);
+          return;
+        }
+        const end = response.end.bind(response) as (chunk?: unknown) => ServerResponse;
+        response.end = ((chunk?: unknown) => {
+          if (response.statusCode === 200 && (typeof chunk === 'string' || Buffer.isBuffer(chunk))) {
+            if (results.size >= 1000) results.clear();
+            results.set(key, { status: 200, body: chunk });
+          }
+          return end(chunk);
+        }) as ServerResponse['end'];
+      } else results.clear();
     }
     bodies.set(request, text);
     // Hasura answers 200 with application/json whatever the Accept header asks for, errors included.
@@ -323,6 +369,7 @@ export async function startMockHasura(options: MockHasuraOptions): Promise<MockH
     requests,
     data: store.data,
     reset: () => {
+      results.clear();
       store.replaceAll(initial);
       requests.length = 0;
     },
