@@ -58,6 +58,14 @@ export interface GraphQLMcpOptions {
   client?: GraphQLClient;
 }
 
+/** The annotations of a tool that only reads: honest hints, all four set. */
+const READ_ONLY = {
+  readOnlyHint: true,
+  destructiveHint: false,
+  idempotentHint: true,
+  openWorldHint: false,
+} as const;
+
 function text(value: unknown): string {
   return typeof value === 'string' ? value : JSON.stringify(value, null, 2);
 }
@@ -207,13 +215,7 @@ export async function createGraphQLMcpServer(options: GraphQLMcpOptions): Promis
         omitted: z.number().optional(),
         hits: z.array(z.record(z.string(), z.unknown())).optional(),
       },
-      annotations: {
-        title: 'GraphQL schema',
-        readOnlyHint: true,
-        destructiveHint: false,
-        idempotentHint: true,
-        openWorldHint: false,
-      },
+      annotations: { title: 'GraphQL schema', ...READ_ONLY },
     },
     (args) =>
       run(async () => {
@@ -256,13 +258,7 @@ export async function createGraphQLMcpServer(options: GraphQLMcpOptions): Promis
         'Checks a query against the schema and this server’s limits without sending it: errors with locations and "did you mean" suggestions.',
       inputSchema: { query: z.string(), operationName: z.string().optional() },
       outputSchema: { valid: z.boolean(), errors: z.array(z.record(z.string(), z.unknown())) },
-      annotations: {
-        title: 'Validate',
-        readOnlyHint: true,
-        destructiveHint: false,
-        idempotentHint: true,
-        openWorldHint: false,
-      },
+      annotations: { title: 'Validate', ...READ_ONLY },
     },
     (args) =>
       run(async () => {
@@ -346,13 +342,7 @@ export async function createGraphQLMcpServer(options: GraphQLMcpOptions): Promis
             }),
           ),
         },
-        annotations: {
-          title: 'Tables',
-          readOnlyHint: true,
-          destructiveHint: false,
-          idempotentHint: true,
-          openWorldHint: false,
-        },
+        annotations: { title: 'Tables', ...READ_ONLY },
       },
       () =>
         run(async () => {
@@ -381,13 +371,7 @@ export async function createGraphQLMcpServer(options: GraphQLMcpOptions): Promis
           'A table’s columns and types, relationships, primary key, and whether aggregates and mutations exist.',
         inputSchema: { table: z.string() },
         outputSchema: { table: z.record(z.string(), z.unknown()) },
-        annotations: {
-          title: 'Describe table',
-          readOnlyHint: true,
-          destructiveHint: false,
-          idempotentHint: true,
-          openWorldHint: false,
-        },
+        annotations: { title: 'Describe table', ...READ_ONLY },
       },
       (args) =>
         run(async () => {
@@ -431,13 +415,7 @@ export async function createGraphQLMcpServer(options: GraphQLMcpOptions): Promis
           count: z.number(),
           limit: z.number(),
         },
-        annotations: {
-          title: 'Select',
-          readOnlyHint: true,
-          destructiveHint: false,
-          idempotentHint: true,
-          openWorldHint: false,
-        },
+        annotations: { title: 'Select', ...READ_ONLY },
       },
       (args) =>
         run(async () => {
@@ -483,13 +461,7 @@ export async function createGraphQLMcpServer(options: GraphQLMcpOptions): Promis
           where: z.record(z.string(), z.unknown()).optional(),
         },
         outputSchema: { aggregate: z.record(z.string(), z.unknown()) },
-        annotations: {
-          title: 'Aggregate',
-          readOnlyHint: true,
-          destructiveHint: false,
-          idempotentHint: true,
-          openWorldHint: false,
-        },
+        annotations: { title: 'Aggregate', ...READ_ONLY },
       },
       (args) =>
         run(async () => {
