@@ -1,0 +1,717 @@
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  constants,
+  copyFileSync,
+  type Dirent,
+  linkSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  type Stats,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { RemError } from '../errors.js';
+import type {
+  BackendCapabilities,
+  NewReminderRecord,
+  ReminderBackend,
+  ReminderList,
+  ReminderRecord,
+} from '../types.js';
+
+/** Options of {@link createVdirBackend}. */
+export interface VdirBackendOptions {
+  /** The vdir root: one subfolder per list, one `.ics` file per reminder (todoman's `path` without `/*`). */
+  root: string;
+  /**
+   * The clock used for DTSTAMP, LAST-MODIFIED, CREATED and COMPLETED.
+   * @default () => new Date()
+   */
+  now?: () => Date;
+}
+
+/** The file under the root that caches parsed reminders; hidden, so todoman and vdirsyncer skip it. */
+export const VDIR_INDEX_FILE = '.rem-index.json';
+
+// Bump when the parser changes what it reads, so old caches are rebuilt.
+const INDEX_VERSION = 1;
+
+/**
+ * A record without `list` (the folder's current name is used) and `revision`, as a tuple: the
+ * index of a thousand reminders then parses in a few milliseconds.
+ */
+type StoredRecord = [
+  uid: string,
+  title: string,
+  notes: string | null,
+  due: string | null,
+  allDay: boolean,
+  priority: number,
+  flagged: boolean,
+  completed: boolean,
+  completedAt: string | null,
+  url: string | null,
+  tags: string[],
+  repeat: string | null,
+  createdAt: string | null,
+  updatedAt: string | null,
+];
+
+/**
+ * One file in the index: its mtime, size and inode when read (an atomic replace by another tool
+ * always changes the inode), the sha1 of its bytes (the record's revision) and the record, or
+ * null for a file that did not parse (tried again once it changes).
+ */
+type IndexEntry = [
+  mtimeMs: number,
+  size: number,
+  inode: number,
+  revision: string,
+  record: StoredRecord | null,
+];
+
+interface ListFolder {
+  folder: string;
+  path: string;
+  list: ReminderList;
+  /** The folder's entries as read when the lists were listed, reused by the scan. */
+  entries: Dirent[];
+}
+
+interface StoredItem {
+  key: string;
+  folder: ListFolder;
+  fileName: string;
+  record: ReminderRecord;
+}
+
+type VtodoModule = typeof import('../ical/vtodo.js');
+
+const capabilities: BackendCapabilities = {
+  flagged: true,
+  url: true,
+  tags: true,
+  repeat: true,
+  listManagement: true,
+};
+
+/**
+ * Opens a vdir (the layout vdirsyncer and todoman use) as a reminder backend.
+ *
+ * Each non-hidden subfolder of `root` is a list, named by its `displayname` file when it has one,
+ * else by the folder; each `.ics` file in it holds one VTODO. Writes go to a hidden temp file and
+ * are renamed into place; new files never replace existing ones; updates and deletes refuse with
+ * REM_CONFLICT when the file's content hash differs from `record.revision`. Parsed reminders are
+ * cached in `root/.rem-index.json`, checked by mtime and size, so a warm listing parses nothing
+ * and does not load the iCalendar parser.
+ *
+ * @param options the root folder and an optional clock
+ * @returns the backend; `close()` releases nothing but is safe to call
+ * @example
+ * const backend = await createVdirBackend({ root: `${homedir()}/.local/share/calendars` });
+ * const open = (await backend.reminders()).filter((reminder) => !reminder.completed);
+ */
+export async function createVdirBackend(options: VdirBackendOptions): Promise<ReminderBackend> {
+  const root = options.root;
+  const clock = options.now ?? (() => new Date());
+  const indexPath = join(root, VDIR_INDEX_FILE);
+  let index: Map<string, IndexEntry> | null = null;
+  let vtodoModule: VtodoModule | null = null;
+
+  // ical.js takes tens of milliseconds to load, so only a parse or a write pays for it.
+  const loadVtodo = async (): Promise<VtodoModule> => {
+    vtodoModule ??= await import('../ical/vtodo.js');
+    return vtodoModule;
+  };
+
+  const loadIndex = (): Map<string, IndexEntry> => {
+    index ??= readIndex(indexPath);
+    return index;
+  };
+
+  let saveScheduled: NodeJS.Immediate | null = null;
+
+  // Writes are coalesced (a bulk import saves once), flushed at the latest when the process exits.
+  const saveIndex = (): void => {
+    if (saveScheduled !== null) return;
+    saveScheduled = setImmediate(flushIndex);
+    process.once('exit', flushIndex);
+  };
+
+  function flushIndex(): void {
+    if (saveScheduled === null) return;
+    clearImmediate(saveScheduled);
+    saveScheduled = null;
+    process.removeListener('exit', flushIndex);
+    if (index === null) return;
+    const entries: Record<string, IndexEntry> = {};
+    for (const [key, entry] of index) entries[key] = entry;
+    try {
+      writeAtomically(root, VDIR_INDEX_FILE, JSON.stringify({ version: INDEX_VERSION, entries }));
+    } catch {
+      // The index is only a cache; a read-only or vanished root just means parsing next time.
+    }
+  }
+
+  const listFolders = (): ListFolder[] => {
+    const folders: ListFolder[] = [];
+    for (const entry of readDirectory(root)) {
+      if (entry.name.startsWith('.')) continue;
+      const path = join(root, entry.name);
+      const isDirectory =
+        entry.isDirectory() ||
+        (entry.isSymbolicLink() && statSync(path, { throwIfNoEntry: false })?.isDirectory() === true);
+      if (!isDirectory) continue;
+      const entries = readDirectory(path);
+      // Only read metadata files that exist: a failed read costs more than the readdir.
+      const hasFile = (name: string): boolean => entries.some((candidate) => candidate.name === name);
+      const displayName = hasFile('displayname') ? readMetadata(path, 'displayname') : null;
+      const color = hasFile('color') ? readMetadata(path, 'color') : null;
+      folders.push({
+        folder: entry.name,
+        path,
+        list: { name: displayName ?? entry.name, handle: entry.name, color },
+        entries,
+      });
+    }
+    return folders.sort((left, right) => compareNames(left.list.name, right.list.name));
+  };
+
+  const findFolder = (folders: ListFolder[], name: string): ListFolder => {
+    const found =
+      folders.find((candidate) => candidate.list.name === name) ??
+      folders.find((candidate) => candidate.folder === name);
+    if (found !== undefined) return found;
+    const known = folders.map((candidate) => candidate.list.name);
+    throw new RemError(
+      'REM_UNKNOWN_LIST',
+      `no list "${name}"; lists are: ${known.length > 0 ? known.join(', ') : '(none yet; create one first)'}`,
+      { details: { given: name, known } },
+    );
+  };
+
+  const scan = async (listNames?: string[]): Promise<StoredItem[]> => {
+    const folders = listFolders();
+    const selected =
+      listNames === undefined ? folders : [...new Set(listNames.map((name) => findFolder(folders, name)))];
+    const cache = loadIndex();
+    let changed = false;
+    const items: StoredItem[] = [];
+    const seen = new Set<string>();
+    const stale: Array<{ key: string; folder: ListFolder; fileName: string; path: string; stats: Stats }> =
+      [];
+
+    for (const folder of selected) {
+      for (const entry of folder.entries) {
+        const fileName = entry.name;
+        if (!fileName.endsWith('.ics') || fileName.startsWith('.')) continue;
+        if (!entry.isFile() && !entry.isSymbolicLink()) continue;
+        // Plain concatenation: path.join's normalising is a measurable share of a warm scan.
+        const path = `${folder.path}/${fileName}`;
+        const stats = statSync(path, { throwIfNoEntry: false });
+        if (stats === undefined || !stats.isFile()) continue;
+        const key = `${folder.folder}/${fileName}`;
+        seen.add(key);
+        const cached = cache.get(key);
+        if (
+          cached !== undefined &&
+          cached[0] === stats.mtimeMs &&
+          cached[1] === stats.size &&
+          cached[2] === stats.ino
+        ) {
+          if (cached[4] !== null) {
+            items.push({ key, folder, fileName, record: toRecord(cached, folder.list.name) });
+          }
+        } else {
+          stale.push({ key, folder, fileName, path, stats });
+        }
+      }
+    }
+
+    if (stale.length > 0) {
+      const { parseVtodo } = await loadVtodo();
+      for (const file of stale) {
+        let bytes: Buffer;
+        try {
+          bytes = readFileSync(file.path);
+        } catch (error) {
+          if (isMissing(error)) continue;
+          throw error;
+        }
+        // stats were taken before the read: a write in between leaves a stale stat, so the next
+        // scan parses again rather than trusting old content.
+        let record: StoredRecord | null = null;
+        try {
+          record = toStored(parseVtodo(bytes.toString('utf8'), file.folder.list.name));
+        } catch {
+          // Not a reminder we can read: skip it, leave the file alone, retry when it changes.
+        }
+        const entry: IndexEntry = [
+          file.stats.mtimeMs,
+          file.stats.size,
+          file.stats.ino,
+          hashBytes(bytes),
+          record,
+        ];
+        cache.set(file.key, entry);
+        changed = true;
+        if (record !== null) {
+          items.push({
+            key: file.key,
+            folder: file.folder,
+            fileName: file.fileName,
+            record: toRecord(entry, file.folder.list.name),
+          });
+        }
+      }
+    }
+
+    const selectedFolders = new Set(selected.map((folder) => folder.folder));
+    const existingFolders = new Set(folders.map((folder) => folder.folder));
+    for (const key of cache.keys()) {
+      const folder = key.slice(0, key.indexOf('/'));
+      if ((selectedFolders.has(folder) && !seen.has(key)) || !existingFolders.has(folder)) {
+        cache.delete(key);
+        changed = true;
+      }
+    }
+    if (changed) saveIndex();
+    return items.sort((left, right) => (left.key < right.key ? -1 : left.key > right.key ? 1 : 0));
+  };
+
+  const findItem = (items: StoredItem[], uid: string): StoredItem | undefined =>
+    items.find((item) => item.record.uid === uid);
+
+  /** Reads the file, checks it still has `revision` and returns its text and actual revision. */
+  const readChecked = (
+    item: StoredItem,
+    revision: string | undefined,
+  ): { text: string; revision: string } => {
+    const path = join(item.folder.path, item.fileName);
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(path);
+    } catch (error) {
+      if (isMissing(error)) throw conflict(item, 'was deleted');
+      throw error;
+    }
+    const actual = hashBytes(bytes);
+    if (revision !== undefined && actual !== revision) throw conflict(item, 'changed');
+    return { text: bytes.toString('utf8'), revision: actual };
+  };
+
+  /**
+   * Records a file just written in the index and returns it as stored. `stats` are those of the
+   * bytes we wrote (taken before the rename), so a later write by someone else never pairs their
+   * stat with our content.
+   */
+  const remember = async (
+    folder: ListFolder,
+    written: WrittenFile,
+    text: string,
+  ): Promise<ReminderRecord> => {
+    const { parseVtodo } = await loadVtodo();
+    const entry: IndexEntry = [
+      written.stats.mtimeMs,
+      written.stats.size,
+      written.stats.ino,
+      hashBytes(Buffer.from(text, 'utf8')),
+      toStored(parseVtodo(text, folder.list.name)),
+    ];
+    loadIndex().set(`${folder.folder}/${written.fileName}`, entry);
+    return toRecord(entry, folder.list.name);
+  };
+
+  const backend: ReminderBackend = {
+    name: 'vdir',
+    capabilities,
+
+    lists: () => guard(async () => listFolders().map((folder) => folder.list)),
+
+    reminders: (query = {}) => guard(async () => (await scan(query.lists)).map((item) => item.record)),
+
+    create: (record: NewReminderRecord) =>
+      guard(async () => {
+        const folder = findFolder(listFolders(), record.list);
+        const { quickUid, serializeVtodo } = await loadVtodo();
+        if (record.uid !== undefined) {
+          const existing = findItem(await scan(), record.uid);
+          if (existing !== undefined) {
+            throw new RemError(
+              'REM_INVALID_INPUT',
+              `a reminder with uid "${record.uid}" already exists in list "${existing.record.list}"; update it instead`,
+              { details: { given: record.uid } },
+            );
+          }
+        }
+        const uid = record.uid ?? quickUid();
+        const text = serializeVtodo({ ...record, uid }, undefined, { now: clock() });
+        const written = writeExclusively(folder.path, `${fileNameFor(uid)}.ics`, text);
+        const stored = await remember(folder, written, text);
+        saveIndex();
+        return stored;
+      }),
+
+    update: (record: ReminderRecord) =>
+      guard(async () => {
+        const items = await scan();
+        const item = findItem(items, record.uid);
+        if (item === undefined) throw notFound([record.uid]);
+        const target = findFolder(listFolders(), record.list);
+        const previous = readChecked(item, record.revision);
+        const { serializeVtodo } = await loadVtodo();
+        const text = serializeVtodo(record, previous.text, { now: clock() });
+        // Checked again just before the file is replaced, to narrow the window for a lost update.
+        const revision = previous.revision;
+        let stored: ReminderRecord;
+        if (target.folder === item.folder.folder) {
+          const written = writeAtomically(item.folder.path, item.fileName, text, () =>
+            readChecked(item, revision),
+          );
+          stored = await remember(target, written, text);
+        } else {
+          const written = writeExclusively(target.path, item.fileName, text);
+          try {
+            readChecked(item, revision);
+          } catch (error) {
+            unlinkSync(join(target.path, written.fileName));
+            throw error;
+          }
+          unlinkQuietly(join(item.folder.path, item.fileName));
+          loadIndex().delete(item.key);
+          stored = await remember(target, written, text);
+        }
+        saveIndex();
+        return stored;
+      }),
+
+    delete: (records: ReminderRecord[]) =>
+      guard(async () => {
+        if (records.length === 0) return;
+        const items = await scan();
+        const found = records.map((record) => ({ record, item: findItem(items, record.uid) }));
+        const missing = found.filter((pair) => pair.item === undefined).map((pair) => pair.record.uid);
+        if (missing.length > 0) throw notFound(missing);
+        for (const { record, item } of found) {
+          if (item !== undefined && record.revision !== undefined) readChecked(item, record.revision);
+        }
+        const cache = loadIndex();
+        for (const { item } of found) {
+          if (item === undefined) continue;
+          unlinkQuietly(join(item.folder.path, item.fileName));
+          cache.delete(item.key);
+        }
+        saveIndex();
+      }),
+
+    createList: (name: string) =>
+      guard(async () => {
+        checkListName(name);
+        const folders = listFolders();
+        if (folders.some((folder) => folder.list.name === name || folder.folder === name)) {
+          throw listExists(name);
+        }
+        mkdirSync(root, { recursive: true });
+        try {
+          mkdirSync(join(root, name));
+        } catch (error) {
+          if (errorCode(error) === 'EEXIST') throw listExists(name);
+          throw error;
+        }
+        return { name, handle: name, color: null };
+      }),
+
+    renameList: (name: string, newName: string) =>
+      guard(async () => {
+        checkListName(newName);
+        const folders = listFolders();
+        const folder = findFolder(folders, name);
+        if (
+          folders.some(
+            (other) => other !== folder && (other.list.name === newName || other.folder === newName),
+          )
+        ) {
+          throw listExists(newName);
+        }
+        if (readMetadata(folder.path, 'displayname') !== null) {
+          // A synced folder's name is its collection id; vdirsyncer carries displayname to the server.
+          writeAtomically(folder.path, 'displayname', newName);
+          return { ...folder.list, name: newName };
+        }
+        const newPath = join(root, newName);
+        if (statSync(newPath, { throwIfNoEntry: false }) !== undefined) throw listExists(newName);
+        renameSync(folder.path, newPath);
+        const cache = loadIndex();
+        for (const [key, entry] of [...cache]) {
+          if (!key.startsWith(`${folder.folder}/`)) continue;
+          cache.delete(key);
+          cache.set(`${newName}/${key.slice(folder.folder.length + 1)}`, entry);
+        }
+        saveIndex();
+        return { name: newName, handle: newName, color: folder.list.color };
+      }),
+
+    deleteList: (name: string) =>
+      guard(async () => {
+        const folder = findFolder(listFolders(), name);
+        rmSync(folder.path, { recursive: true, force: true });
+        const cache = loadIndex();
+        for (const key of [...cache.keys()]) if (key.startsWith(`${folder.folder}/`)) cache.delete(key);
+        saveIndex();
+      }),
+
+    close: async () => {
+      flushIndex();
+    },
+  };
+  return backend;
+}
+
+function readIndex(indexPath: string): Map<string, IndexEntry> {
+  const entries = new Map<string, IndexEntry>();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(indexPath, 'utf8'));
+  } catch {
+    return entries;
+  }
+  if (typeof parsed !== 'object' || parsed === null) return entries;
+  const { version, entries: stored } = parsed as { version?: unknown; entries?: unknown };
+  if (version !== INDEX_VERSION || typeof stored !== 'object' || stored === null) return entries;
+  for (const [key, value] of Object.entries(stored)) {
+    if (isIndexEntry(value)) entries.set(key, value);
+  }
+  return entries;
+}
+
+function isIndexEntry(value: unknown): value is IndexEntry {
+  if (!Array.isArray(value) || value.length !== 5) return false;
+  const [mtimeMs, size, inode, revision, record] = value as unknown[];
+  return (
+    typeof mtimeMs === 'number' &&
+    typeof size === 'number' &&
+    typeof inode === 'number' &&
+    typeof revision === 'string' &&
+    (record === null ||
+      (Array.isArray(record) &&
+        record.length === 14 &&
+        typeof record[0] === 'string' &&
+        typeof record[1] === 'string' &&
+        Array.isArray(record[10])))
+  );
+}
+
+function toStored(record: ReminderRecord): StoredRecord {
+  return [
+    record.uid,
+    record.title,
+    record.notes,
+    record.due,
+    record.allDay,
+    record.priority,
+    record.flagged,
+    record.completed,
+    record.completedAt,
+    record.url,
+    record.tags,
+    record.repeat,
+    record.createdAt,
+    record.updatedAt,
+  ];
+}
+
+function toRecord(entry: IndexEntry, list: string): ReminderRecord {
+  const stored = entry[4] as StoredRecord;
+  return {
+    uid: stored[0],
+    title: stored[1],
+    notes: stored[2],
+    list,
+    due: stored[3],
+    allDay: stored[4],
+    priority: stored[5],
+    flagged: stored[6],
+    completed: stored[7],
+    completedAt: stored[8],
+    url: stored[9],
+    tags: stored[10].slice(),
+    repeat: stored[11],
+    createdAt: stored[12],
+    updatedAt: stored[13],
+    revision: entry[3],
+  };
+}
+
+function readDirectory(path: string): Dirent[] {
+  try {
+    return readdirSync(path, { withFileTypes: true });
+  } catch (error) {
+    if (isMissing(error) || errorCode(error) === 'ENOTDIR') return [];
+    throw error;
+  }
+}
+
+/** A vdirsyncer metadata file (`displayname`, `color`): one line of text, or null when absent or empty. */
+function readMetadata(folderPath: string, name: string): string | null {
+  try {
+    const value = readFileSync(join(folderPath, name), 'utf8').trim();
+    return value === '' ? null : value;
+  } catch {
+    return null;
+  }
+}
+
+function compareNames(left: string, right: string): number {
+  const leftLower = left.toLowerCase();
+  const rightLower = right.toLowerCase();
+  if (leftLower !== rightLower) return leftLower < rightLower ? -1 : 1;
+  return left < right ? -1 : left > right ? 1 : 0;
+}
+
+function hashBytes(bytes: Buffer): string {
+  return createHash('sha1').update(bytes).digest('hex');
+}
+
+function temporaryPath(folderPath: string, fileName: string): string {
+  return join(folderPath, `.${fileName}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+}
+
+interface WrittenFile {
+  fileName: string;
+  /** The stat of the bytes written, taken before they were moved into place. */
+  stats: Stats;
+}
+
+/**
+ * Replaces (or creates) `fileName` through a hidden temp file and a rename, so a reader sees the
+ * old or the new file, never half of one. `beforeRename` may throw to abandon the write.
+ */
+function writeAtomically(
+  folderPath: string,
+  fileName: string,
+  text: string,
+  beforeRename?: () => void,
+): WrittenFile {
+  const temporary = temporaryPath(folderPath, fileName);
+  writeFileSync(temporary, text, { flag: 'wx' });
+  try {
+    // rename keeps the inode and mtime, so this is the stat the final file will have.
+    const stats = statSync(temporary);
+    beforeRename?.();
+    renameSync(temporary, join(folderPath, fileName));
+    return { fileName, stats };
+  } catch (error) {
+    unlinkQuietly(temporary);
+    throw error;
+  }
+}
+
+/**
+ * Writes a new file under `preferredName`, or a fresh variant of it when that name is taken, and
+ * returns the name used. The file appears complete (temp file + hard link), and an existing file
+ * is never replaced.
+ */
+function writeExclusively(folderPath: string, preferredName: string, text: string): WrittenFile {
+  const temporary = temporaryPath(folderPath, preferredName);
+  writeFileSync(temporary, text, { flag: 'wx' });
+  try {
+    // A hard link shares the inode and mtime, so this is the stat the final file will have.
+    const stats = statSync(temporary);
+    const stem = preferredName.replace(/\.ics$/, '');
+    for (let attempt = 0; ; attempt += 1) {
+      const fileName = attempt === 0 ? preferredName : `${stem}-${randomBytes(4).toString('hex')}.ics`;
+      const target = join(folderPath, fileName);
+      try {
+        linkSync(temporary, target);
+        return { fileName, stats };
+      } catch (error) {
+        const code = errorCode(error);
+        if (code === 'EEXIST' && attempt < 10) continue;
+        if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'ENOSYS' && code !== 'EXDEV') throw error;
+      }
+      // A file system without hard links: an exclusive copy still never replaces a file.
+      try {
+        copyFileSync(temporary, target, constants.COPYFILE_EXCL);
+        return { fileName, stats: statSync(target) };
+      } catch (error) {
+        if (errorCode(error) === 'EEXIST' && attempt < 10) continue;
+        throw error;
+      }
+    }
+  } finally {
+    unlinkQuietly(temporary);
+  }
+}
+
+/** A file name for a UID: safe on every file system, never hidden. */
+function fileNameFor(uid: string): string {
+  const safe = uid
+    .replace(/[^A-Za-z0-9@._+-]/g, '_')
+    .replace(/^\.+/, '')
+    .slice(0, 200);
+  return safe === '' ? randomBytes(8).toString('hex') : safe;
+}
+
+function unlinkQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // Already gone.
+  }
+}
+
+function checkListName(name: string): void {
+  if (name.trim() === '' || name.includes('/') || name.includes('\0') || name.startsWith('.')) {
+    throw new RemError(
+      'REM_INVALID_INPUT',
+      `"${name}" cannot be a list name: it must be non-empty, must not start with "." and must not contain "/" or NUL`,
+      { details: { given: name } },
+    );
+  }
+}
+
+function listExists(name: string): RemError {
+  return new RemError('REM_LIST_EXISTS', `a list named "${name}" already exists; pick another name`, {
+    details: { given: name },
+  });
+}
+
+function notFound(uids: string[]): RemError {
+  return new RemError(
+    'REM_NOT_FOUND',
+    `no reminder with uid ${uids.map((uid) => `"${uid}"`).join(', ')}; nothing was changed`,
+    { details: { given: uids } },
+  );
+}
+
+function conflict(item: StoredItem, what: string): RemError {
+  return new RemError(
+    'REM_CONFLICT',
+    `reminder "${item.record.title}" ${what} since it was read (${item.folder.folder}/${item.fileName}); read it again and retry`,
+    { details: { given: item.record.uid, file: `${item.folder.folder}/${item.fileName}` } },
+  );
+}
+
+function errorCode(error: unknown): string | undefined {
+  return typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : undefined;
+}
+
+function isMissing(error: unknown): boolean {
+  return errorCode(error) === 'ENOENT';
+}
+
+/** Lets a RemError through and turns anything else (I/O) into REM_BACKEND_FAILED. */
+async function guard<T>(operation: () => Promise<T>): Promise<T> {
+  try {
+    return await operation();
+  } catch (error) {
+    if (RemError.isInstance(error)) throw error;
+    const message = error instanceof Error ? error.message : String(error);
+    throw new RemError('REM_BACKEND_FAILED', `the vdir backend failed: ${message}`, { cause: error });
+  }
+}
