@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 import { readFile, writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { createInterface } from 'node:readline/promises';
 import { BallastError } from '@ballast/core';
 import { Command, CommanderError, Option } from 'commander';
 import { completionScript } from './completion.js';
@@ -92,6 +91,7 @@ function printChanged(verb: string, reminders: Reminder[], format: OutputFormat,
 
 async function confirm(question: string): Promise<boolean> {
   if (!process.stdin.isTTY) return false;
+  const { createInterface } = await import('node:readline/promises');
   const prompt = createInterface({ input: process.stdin, output: process.stderr });
   try {
     return /^y(es)?$/i.test((await prompt.question(`${question} [y/N] `)).trim());
@@ -231,7 +231,17 @@ program
   .argument('<ids...>', 'ids, unique prefixes or uids')
   .action(async (ids: string[]) => {
     const { reminders, paint, format } = await open();
-    printChanged('Completed', await reminders.complete(ids), format, paint);
+    const result = await reminders.completeWithNext(ids);
+    if (format === 'json') {
+      print(JSON.stringify(result.completed, null, 2));
+      return;
+    }
+    printChanged('Completed', result.completed, format, paint);
+    for (const next of result.next) {
+      if (format === 'plain') print(`${next.id}\t${next.title}`);
+      else
+        print(`Next ${paint.dim(next.id)} ${next.title} ${paint.dim(`(due ${humanDue(next, new Date())})`)}`);
+    }
   });
 
 program

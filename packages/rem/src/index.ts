@@ -10,6 +10,7 @@ export {
 } from './open-backend.js';
 export {
   type AddReminderInput,
+  type CompleteResult,
   createReminders,
   type DueInput,
   type ImportResult,

@@ -156,7 +156,11 @@ export function createRemMcpServer(options: RemMcpOptions): McpServer {
       inputSchema: { ids },
       annotations: { title: 'Complete reminders', ...write(false, true) },
     },
-    (args) => run(async () => ({ reminders: await reminders.complete(args.ids) })),
+    (args) =>
+      run(async () => {
+        const result = await reminders.completeWithNext(args.ids);
+        return { reminders: result.completed, next: result.next };
+      }),
   );
 
   server.registerTool(

@@ -103,8 +103,11 @@ async function seedWeek(reminders: Reminders): Promise<void> {
 
 describe('shortId', () => {
   describe('when given a uid', () => {
-    it('returns the first 8 hex characters of its SHA-1', () => {
-      expect(shortId('abc')).toBe('a9993e36');
+    it('returns its 32-bit FNV-1a hash as 8 hex characters', () => {
+      // Published FNV-1a test vectors.
+      expect(shortId('a')).toBe('e40c292c');
+      expect(shortId('foobar')).toBe('bf9cf968');
+      expect(shortId('')).toBe('811c9dc5');
     });
   });
 });
@@ -1127,6 +1130,29 @@ describe('createReminders', () => {
         expect(error.code).toBe('REM_UNSUPPORTED');
         expect(error.message).toMatch(/^entry 1 \("Tagged"\): the limited backend cannot store tags/);
       });
+    });
+  });
+});
+
+describe('Reminders.completeWithNext', () => {
+  describe('when a repeating reminder is completed', () => {
+    it('completes it and adds a copy at the next due that carries the series on', async () => {
+      const reminders = createReminders({
+        backend: createMemoryBackend(),
+        now: () => new Date(2026, 10, 25, 10, 30),
+      });
+      const added = await reminders.add({ title: 'Standup', due: '2026-11-25 09:00', repeat: 'weekdays' });
+      const result = await reminders.completeWithNext([added.id]);
+      expect(result.completed).toMatchObject([{ id: added.id, completed: true, repeat: null }]);
+      expect(result.next).toHaveLength(1);
+      expect(result.next[0]).toMatchObject({
+        title: 'Standup',
+        completed: false,
+        repeat: 'FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR',
+      });
+      expect(new Date(result.next[0]?.due ?? '').getTime()).toBe(new Date(2026, 10, 26, 9, 0).getTime());
+      const open = await reminders.list({ incomplete: true });
+      expect(open.map((reminder) => reminder.id)).toEqual([result.next[0]?.id]);
     });
   });
 });

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { unknownListError } from './backends/shared.js';
 import { daysAfter, parseDue, startOfDay, toLocalIso } from './dates.js';
 import { RemError } from './errors.js';
@@ -70,7 +69,15 @@ export interface ReminderStats {
   lists: Array<{ name: string; total: number; completed: number; incomplete: number; overdue: number }>;
 }
 
-/** What {@link Reminders.importReminders} returns. */
+/** What {@link Reminders.completeWithNext} returns. */
+export interface CompleteResult {
+  /** The reminders named, now completed. */
+  completed: Reminder[];
+  /** New reminders carrying on the series of the repeating ones, at their next due. */
+  next: Reminder[];
+}
+
+/** What {@link Reminders.addMany} returns. */
 export interface ImportResult {
   /** Reminders created (or that would be, on a dry run). */
   created: Reminder[];
@@ -97,7 +104,10 @@ export interface Reminders {
   resolve(refs: string[]): Promise<Reminder[]>;
   add(input: AddReminderInput): Promise<Reminder>;
   update(ref: string, input: UpdateReminderInput): Promise<Reminder>;
+  /** Completes reminders; a repeating one is completed and a copy is made for its next due. */
   complete(refs: string[]): Promise<Reminder[]>;
+  /** {@link Reminders.complete}, also returning the copies made for repeating reminders. */
+  completeWithNext(refs: string[]): Promise<CompleteResult>;
   uncomplete(refs: string[]): Promise<Reminder[]>;
   delete(refs: string[]): Promise<Reminder[]>;
   search(query: string, filter?: Omit<ListFilter, 'search'>): Promise<Reminder[]>;
@@ -118,12 +128,19 @@ export interface Reminders {
 const ID_LENGTH = 8;
 
 /**
- * The short id of a uid: 8 hex characters of its SHA-1, stable across processes and backends.
+ * The short id of a uid: its 32-bit FNV-1a hash as 8 hex characters, stable across processes
+ * and backends. FNV rather than a cryptographic hash because every listing computes one per
+ * reminder and an id only has to spread well, not resist attack.
  * @param uid the iCalendar UID
  * @returns the short id
  */
 export function shortId(uid: string): string {
-  return createHash('sha1').update(uid).digest('hex').slice(0, ID_LENGTH);
+  let hash = 0x811c9dc5;
+  for (let index = 0; index < uid.length; index += 1) {
+    hash ^= uid.charCodeAt(index);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0).toString(16).padStart(ID_LENGTH, '0');
 }
 
 /**
@@ -237,15 +254,20 @@ function present(record: ReminderRecord): Reminder {
 }
 
 /** Sort: incomplete first, then by due (undated last), priority (high first), title. */
-function compareReminders(a: Reminder, b: Reminder): number {
-  if (a.completed !== b.completed) return a.completed ? 1 : -1;
-  const aDue = a.due ? Date.parse(a.due) : Number.POSITIVE_INFINITY;
-  const bDue = b.due ? Date.parse(b.due) : Number.POSITIVE_INFINITY;
-  if (aDue !== bDue) return aDue - bDue;
-  const aRank = a.priority === 0 ? 10 : a.priority;
-  const bRank = b.priority === 0 ? 10 : b.priority;
-  if (aRank !== bRank) return aRank - bRank;
-  return a.title.localeCompare(b.title);
+function sortReminders(reminders: Reminder[]): Reminder[] {
+  // Keys computed once per reminder: parsing dates inside the comparator dominated listing time.
+  const keyed = reminders.map((reminder) => ({
+    reminder,
+    due: reminder.due ? Date.parse(reminder.due) : Number.POSITIVE_INFINITY,
+    rank: reminder.priority === 0 ? 10 : reminder.priority,
+  }));
+  keyed.sort((a, b) => {
+    if (a.reminder.completed !== b.reminder.completed) return a.reminder.completed ? 1 : -1;
+    if (a.due !== b.due) return a.due - b.due;
+    if (a.rank !== b.rank) return a.rank - b.rank;
+    return a.reminder.title < b.reminder.title ? -1 : a.reminder.title > b.reminder.title ? 1 : 0;
+  });
+  return keyed.map((entry) => entry.reminder);
 }
 
 async function readDue(value: DueInput, now: Date): Promise<{ due: string; allDay: boolean } | null> {
@@ -428,19 +450,44 @@ export function createReminders(options: RemindersOptions): Reminders {
     return record;
   };
 
-  const setCompleted = async (refs: string[], completed: boolean): Promise<Reminder[]> => {
+  const setCompleted = async (refs: string[], completed: boolean): Promise<CompleteResult> => {
     const targets = resolveIn(await loadRecords(), refs);
     const at = toLocalIso(clock());
     const changed: Reminder[] = [];
+    const following: Reminder[] = [];
     for (const record of targets) {
       if (record.completed === completed) {
         changed.push(present(record));
         continue;
       }
       const next: ReminderRecord = { ...record, completed, completedAt: completed ? at : null };
+      if (completed && record.repeat && record.due) {
+        // As todoman does: this occurrence is done and a copy carries the series on.
+        const { nextOccurrence } = await import('./recurrence.js');
+        const upcoming = nextOccurrence(record.repeat, record.due, record.allDay);
+        next.repeat = null;
+        changed.push(present(await backend.update(next)));
+        if (upcoming) {
+          const {
+            uid: _uid,
+            revision: _revision,
+            createdAt: _created,
+            updatedAt: _updated,
+            ...rest
+          } = record;
+          const copy: NewReminderRecord = {
+            ...rest,
+            tags: [...record.tags],
+            due: upcoming.due,
+            repeat: upcoming.repeat,
+          };
+          following.push(present(await backend.create(copy)));
+        }
+        continue;
+      }
       changed.push(present(await backend.update(next)));
     }
-    return changed;
+    return { completed: changed, next: following };
   };
 
   const filterReminders = async (
@@ -456,8 +503,8 @@ export function createReminders(options: RemindersOptions): Reminders {
     const before = await readBound(filter.dueBefore, now, 'due-before');
     const after = await readBound(filter.dueAfter, now, 'due-after');
     const words = (filter.search ?? '').toLowerCase().split(/\s+/).filter(Boolean);
-    return reminders
-      .filter((reminder) => {
+    return sortReminders(
+      reminders.filter((reminder) => {
         if (listName !== undefined && reminder.list !== listName) return false;
         if (filter.incomplete && reminder.completed) return false;
         if (filter.completed && !reminder.completed) return false;
@@ -474,8 +521,8 @@ export function createReminders(options: RemindersOptions): Reminders {
           if (!words.every((word) => haystack.includes(word))) return false;
         }
         return true;
-      })
-      .sort(compareReminders);
+      }),
+    );
   };
 
   const api: Reminders = {
@@ -625,8 +672,9 @@ export function createReminders(options: RemindersOptions): Reminders {
       }
       return present(await backend.update(next));
     },
-    complete: (refs) => setCompleted(refs, true),
-    uncomplete: (refs) => setCompleted(refs, false),
+    complete: async (refs) => (await setCompleted(refs, true)).completed,
+    completeWithNext: (refs) => setCompleted(refs, true),
+    uncomplete: async (refs) => (await setCompleted(refs, false)).completed,
     async delete(refs) {
       const targets = resolveIn(await loadRecords(), refs);
       await backend.delete(targets);
@@ -720,22 +768,22 @@ export function createReminders(options: RemindersOptions): Reminders {
     async today() {
       const start = startOfDay(clock()).getTime();
       const end = daysAfter(clock(), 1).getTime();
-      return (await all())
-        .filter((reminder) => {
+      return sortReminders(
+        (await all()).filter((reminder) => {
           if (reminder.completed || !reminder.due) return false;
           const due = Date.parse(reminder.due);
           return due >= start && due < end;
-        })
-        .sort(compareReminders);
+        }),
+      );
     },
     async overdue() {
       const now = clock().getTime();
-      return (await all())
-        .filter((reminder) => {
+      return sortReminders(
+        (await all()).filter((reminder) => {
           const due = dueInstant(reminder);
           return !reminder.completed && due !== undefined && due < now;
-        })
-        .sort(compareReminders);
+        }),
+      );
     },
     async upcoming(days = 7) {
       if (!Number.isInteger(days) || days < 1) {
@@ -746,14 +794,14 @@ export function createReminders(options: RemindersOptions): Reminders {
       const now = clock();
       const start = startOfDay(now).getTime();
       const end = daysAfter(now, days + 1).getTime();
-      return (await all())
-        .filter((reminder) => {
+      return sortReminders(
+        (await all()).filter((reminder) => {
           if (reminder.completed || !reminder.due) return false;
           const due = Date.parse(reminder.due);
           const instant = dueInstant(reminder) ?? due;
           return instant >= now.getTime() && due >= start && due < end;
-        })
-        .sort(compareReminders);
+        }),
+      );
     },
     close: () => backend.close(),
   };
