@@ -65,6 +65,10 @@ export function renderTable(header: string[], rows: string[][]): string {
   return [line(header), line(widths.map((width) => '─'.repeat(width))), ...rows.map(line)].join('\n');
 }
 
+// Fixed English names: toLocaleDateString built an Intl formatter per row, most of a table's time.
+const WEEKDAY_NAMES = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+const MONTH_NAMES = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
 /**
  * A due time for people: `today 17:00`, `tomorrow`, `Fri 28 Nov`, `2027-01-05 09:00`.
  * @param reminder the reminder
@@ -86,9 +90,9 @@ export function humanDue(reminder: Pick<Reminder, 'due' | 'allDay'>, now: Date):
   if (dayDelta === 0) day = 'today';
   else if (dayDelta === 1) day = 'tomorrow';
   else if (dayDelta === -1) day = 'yesterday';
-  else if (dayDelta > 1 && dayDelta < 7) day = due.toLocaleDateString('en-GB', { weekday: 'short' });
+  else if (dayDelta > 1 && dayDelta < 7) day = WEEKDAY_NAMES[due.getDay()] ?? '';
   else if (due.getFullYear() === now.getFullYear()) {
-    day = due.toLocaleDateString('en-GB', { weekday: 'short', day: 'numeric', month: 'short' });
+    day = `${WEEKDAY_NAMES[due.getDay()]} ${due.getDate()} ${MONTH_NAMES[due.getMonth()]}`;
   } else {
     day = `${due.getFullYear()}-${String(due.getMonth() + 1).padStart(2, '0')}-${String(due.getDate()).padStart(2, '0')}`;
   }

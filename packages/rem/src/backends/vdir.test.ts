@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ReminderBackend, ReminderRecord } from '../types.js';
-import { createVdirBackend, VDIR_INDEX_FILE } from './vdir.js';
+import { createVdirBackend, VDIR_INDEX_FILE, VDIR_JOURNAL_FILE } from './vdir.js';
 
 const execFileAsync = promisify(execFile);
 const packageRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -131,7 +131,7 @@ describe('createVdirBackend', () => {
       });
       expect(created).toMatchObject({ title: 'Buy milk', list: 'work', priority: 1, tags: ['shop'] });
       expect(Date.parse(created.createdAt ?? '')).toBe(now.getTime());
-      expect(created.revision).toMatch(/^[0-9a-f]{40}$/);
+      expect(created.revision).toMatch(/^[0-9a-f]+-[0-9a-f]{16}$/);
       expect(await icsFiles(join(root, 'work'))).toEqual([`${created.uid}.ics`]);
 
       const [read] = await backend.reminders();
@@ -368,7 +368,7 @@ describe('createVdirBackend', () => {
 
       expect(records.map((record) => record.title)).toEqual(['Alpha']);
       const index: unknown = JSON.parse(await readFile(join(root, VDIR_INDEX_FILE), 'utf8'));
-      expect(index).toMatchObject({ version: 1, entries: { 'work/a.ics': expect.any(Array) } });
+      expect(index).toMatchObject({ version: 2, entries: { 'work/a.ics': expect.any(Array) } });
     });
   });
 
@@ -616,4 +616,45 @@ describe('createVdirBackend', () => {
       });
     },
   );
+});
+
+describe('createVdirBackend journal', () => {
+  describe('when a process adds without reading the index', () => {
+    it('appends to the journal, and the next reader folds it into the index', async () => {
+      const root = await makeRoot('work');
+      const reader = await openBackend(root);
+      expect(await reader.reminders()).toEqual([]);
+      const first = await reader.create({ title: 'Indexed', list: 'work' });
+      await reader.close();
+      const indexBefore = await readFile(join(root, VDIR_INDEX_FILE), 'utf8');
+
+      const adder = await openBackend(root);
+      const created = await adder.create({ title: 'Journaled', list: 'work' });
+      await adder.close();
+      expect(await readFile(join(root, VDIR_INDEX_FILE), 'utf8')).toBe(indexBefore);
+      const journal = await readFile(join(root, VDIR_JOURNAL_FILE), 'utf8');
+      expect(journal.trim().split('\n')).toHaveLength(1);
+
+      const next = await openBackend(root);
+      const records = await next.reminders();
+      await next.close();
+      expect(records.map((record) => record.uid).sort()).toEqual([first.uid, created.uid].sort());
+      expect(records.find((record) => record.uid === created.uid)?.revision).toBe(created.revision);
+      expect(existsSync(join(root, VDIR_JOURNAL_FILE))).toBe(false);
+      const index = JSON.parse(await readFile(join(root, VDIR_INDEX_FILE), 'utf8')) as { entries: object };
+      expect(Object.keys(index.entries)).toHaveLength(2);
+    });
+
+    it('ignores a torn journal line and still reads the file', async () => {
+      const root = await makeRoot('work');
+      const adder = await openBackend(root);
+      const created = await adder.create({ title: 'Torn', list: 'work' });
+      await adder.close();
+      await writeFile(join(root, VDIR_JOURNAL_FILE), '["work/x.ics",[1,2\n');
+      const reader = await openBackend(root);
+      const records = await reader.reminders();
+      await reader.close();
+      expect(records.map((record) => record.title)).toEqual([created.title]);
+    });
+  });
 });

@@ -1,5 +1,5 @@
-import { createHash, randomBytes } from 'node:crypto';
 import {
+  appendFileSync,
   constants,
   copyFileSync,
   type Dirent,
@@ -38,8 +38,12 @@ export interface VdirBackendOptions {
 /** The file under the root that caches parsed reminders; hidden, so todoman and vdirsyncer skip it. */
 export const VDIR_INDEX_FILE = '.rem-index.json';
 
+/** New entries appended by processes that did not read the index; folded in by the next read. */
+export const VDIR_JOURNAL_FILE = '.rem-index.journal';
+
 // Bump when the parser changes what it reads, so old caches are rebuilt.
-const INDEX_VERSION = 1;
+// 2: revisions are FNV fingerprints, no longer SHA-1; an older index is rebuilt.
+const INDEX_VERSION = 2;
 
 /**
  * A record without `list` (the folder's current name is used) and `revision`, as a tuple: the
@@ -129,9 +133,35 @@ export async function createVdirBackend(options: VdirBackendOptions): Promise<Re
     return vtodoModule;
   };
 
+  const journalPath = join(root, VDIR_JOURNAL_FILE);
+  /** Whether the journal held entries when read: the next save folds them into the index. */
+  let journalRead = false;
+
   const loadIndex = (): Map<string, IndexEntry> => {
-    index ??= readIndex(indexPath);
+    if (index === null) {
+      index = readIndex(indexPath);
+      journalRead = readJournal(journalPath, index);
+      if (journalRead) saveIndex();
+    }
     return index;
+  };
+
+  /**
+   * Records a new file's entry. A process that has not read the index (a lone `rem add`) appends
+   * one line to the journal instead of reading and rewriting the whole index; the next reader
+   * folds the journal in. Both are caches checked by stat, so a lost line only costs a reparse.
+   */
+  const recordEntry = (key: string, entry: IndexEntry): void => {
+    if (index !== null) {
+      index.set(key, entry);
+      saveIndex();
+      return;
+    }
+    try {
+      appendFileSync(journalPath, `${JSON.stringify([key, entry])}\n`);
+    } catch {
+      // A cache write that failed: the next scan parses the file instead.
+    }
   };
 
   let saveScheduled: NodeJS.Immediate | null = null;
@@ -153,6 +183,11 @@ export async function createVdirBackend(options: VdirBackendOptions): Promise<Re
     for (const [key, entry] of index) entries[key] = entry;
     try {
       writeAtomically(root, VDIR_INDEX_FILE, JSON.stringify({ version: INDEX_VERSION, entries }));
+      if (journalRead) {
+        // Lines appended since it was read are dropped with it; their files just get reparsed.
+        unlinkQuietly(journalPath);
+        journalRead = false;
+      }
     } catch {
       // The index is only a cache; a read-only or vanished root just means parsing next time.
     }
@@ -314,16 +349,17 @@ export async function createVdirBackend(options: VdirBackendOptions): Promise<Re
     folder: ListFolder,
     written: WrittenFile,
     text: string,
+    known?: ReminderRecord,
   ): Promise<ReminderRecord> => {
-    const { parseVtodo } = await loadVtodo();
+    const parsed = known ?? (await loadVtodo()).parseVtodo(text, folder.list.name);
     const entry: IndexEntry = [
       written.stats.mtimeMs,
       written.stats.size,
       written.stats.ino,
       hashBytes(Buffer.from(text, 'utf8')),
-      toStored(parseVtodo(text, folder.list.name)),
+      toStored(parsed),
     ];
-    loadIndex().set(`${folder.folder}/${written.fileName}`, entry);
+    recordEntry(`${folder.folder}/${written.fileName}`, entry);
     return toRecord(entry, folder.list.name);
   };
 
@@ -338,7 +374,8 @@ export async function createVdirBackend(options: VdirBackendOptions): Promise<Re
     create: (record: NewReminderRecord) =>
       guard(async () => {
         const folder = findFolder(listFolders(), record.list);
-        const { quickUid, serializeVtodo } = await loadVtodo();
+        // A new file needs no parser: the fresh writer skips loading ical.js.
+        const { freshRecord, writeFreshVtodo } = await import('../ical/fresh-vtodo.js');
         if (record.uid !== undefined) {
           const existing = findItem(await scan(), record.uid);
           if (existing !== undefined) {
@@ -349,12 +386,13 @@ export async function createVdirBackend(options: VdirBackendOptions): Promise<Re
             );
           }
         }
-        const uid = record.uid ?? quickUid();
-        const text = serializeVtodo({ ...record, uid }, undefined, { now: clock() });
+        // globalThis.crypto loads node:crypto only when read, so a listing never pays for it.
+        const uid = record.uid ?? globalThis.crypto.randomUUID();
+        const now = clock();
+        const fresh = { ...record, uid, list: folder.list.name };
+        const text = writeFreshVtodo(fresh, now);
         const written = writeExclusively(folder.path, `${fileNameFor(uid)}.ics`, text);
-        const stored = await remember(folder, written, text);
-        saveIndex();
-        return stored;
+        return remember(folder, written, text, freshRecord(fresh, now));
       }),
 
     update: (record: ReminderRecord) =>
@@ -489,6 +527,28 @@ function readIndex(indexPath: string): Map<string, IndexEntry> {
   return entries;
 }
 
+/** Applies the journal's lines to `entries`; returns whether it held any. */
+function readJournal(journalPath: string, entries: Map<string, IndexEntry>): boolean {
+  let text: string;
+  try {
+    text = readFileSync(journalPath, 'utf8');
+  } catch {
+    return false;
+  }
+  let any = false;
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    any = true;
+    try {
+      const [key, entry] = JSON.parse(line) as [unknown, unknown];
+      if (typeof key === 'string' && isIndexEntry(entry)) entries.set(key, entry);
+    } catch {
+      // A torn or foreign line: skip it; the file it described is reparsed.
+    }
+  }
+  return any;
+}
+
 function isIndexEntry(value: unknown): value is IndexEntry {
   if (!Array.isArray(value) || value.length !== 5) return false;
   const [mtimeMs, size, inode, revision, record] = value as unknown[];
@@ -573,12 +633,30 @@ function compareNames(left: string, right: string): number {
   return left < right ? -1 : left > right ? 1 : 0;
 }
 
+/**
+ * A 64-bit content fingerprint (two FNV-1a lanes) plus the length: enough to notice that a file
+ * changed between read and write, and cheap enough to run on every file a scan reparses.
+ */
 function hashBytes(bytes: Buffer): string {
-  return createHash('sha1').update(bytes).digest('hex');
+  let low = 0x811c9dc5;
+  let high = 0x050c5d1f;
+  for (let index = 0; index < bytes.length; index += 1) {
+    const byte = bytes[index] as number;
+    low = Math.imul(low ^ byte, 0x01000193);
+    high = Math.imul(high ^ byte, 0x01000193) ^ (low >>> 7);
+  }
+  return `${bytes.length.toString(16)}-${(high >>> 0).toString(16).padStart(8, '0')}${(low >>> 0).toString(16).padStart(8, '0')}`;
+}
+
+/** Random hex for temp and fallback file names (uniqueness, not secrecy). */
+function randomHex(length: number): string {
+  let text = '';
+  while (text.length < length) text += Math.random().toString(16).slice(2);
+  return text.slice(0, length);
 }
 
 function temporaryPath(folderPath: string, fileName: string): string {
-  return join(folderPath, `.${fileName}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  return join(folderPath, `.${fileName}.${process.pid}.${randomHex(12)}.tmp`);
 }
 
 interface WrittenFile {
@@ -624,7 +702,7 @@ function writeExclusively(folderPath: string, preferredName: string, text: strin
     const stats = statSync(temporary);
     const stem = preferredName.replace(/\.ics$/, '');
     for (let attempt = 0; ; attempt += 1) {
-      const fileName = attempt === 0 ? preferredName : `${stem}-${randomBytes(4).toString('hex')}.ics`;
+      const fileName = attempt === 0 ? preferredName : `${stem}-${randomHex(8)}.ics`;
       const target = join(folderPath, fileName);
       try {
         linkSync(temporary, target);
@@ -654,7 +732,7 @@ function fileNameFor(uid: string): string {
     .replace(/[^A-Za-z0-9@._+-]/g, '_')
     .replace(/^\.+/, '')
     .slice(0, 200);
-  return safe === '' ? randomBytes(8).toString('hex') : safe;
+  return safe === '' ? randomHex(16) : safe;
 }
 
 function unlinkQuietly(path: string): void {
