@@ -1,10 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { ChatRequest } from './chat.js';
 import { BallastError } from './errors.js';
+import type { Logger } from './logger.js';
 import {
+  collectPluginSnapshots,
   createRequestContext,
   type GatewayPlugin,
   type HostRequestContext,
+  mergePluginSnapshots,
   runAbortHooks,
   runErrorHooks,
   runRequestHooks,
@@ -231,5 +234,130 @@ describe('createRequestContext', () => {
     const ctx = context();
     ctx.setResponseHeader('X-Ballast-Session-Spend-Usd', '0.25');
     expect([...ctx.responseHeaders]).toEqual([['x-ballast-session-spend-usd', '0.25']]);
+  });
+});
+
+describe('collectPluginSnapshots', () => {
+  describe('when some plugins expose a snapshot and one fails', () => {
+    it('returns the others by name, in plugin order, and logs the failure', async () => {
+      const warnings: Array<Record<string, unknown> | undefined> = [];
+      const logger: Logger = {
+        debug: () => {},
+        info: () => {},
+        warn: (_message, fields) => warnings.push(fields),
+        error: () => {},
+      };
+      const plugins: GatewayPlugin[] = [
+        { name: 'budget', snapshot: async () => ({ sessions: [{ session: 'a', spendUsd: 1 }] }) },
+        { name: 'quiet' },
+        {
+          name: 'broken',
+          snapshot: () => {
+            throw new Error('store down');
+          },
+        },
+        { name: 'memory', snapshot: () => ({ sessions: [{ session: 'a', tokensSaved: 10 }] }) },
+      ];
+      const collected = await collectPluginSnapshots(plugins, { logger });
+      expect(collected.map((entry) => entry.plugin)).toEqual(['budget', 'memory']);
+      expect(warnings).toEqual([{ plugin: 'broken', error: 'Error: store down' }]);
+    });
+  });
+});
+
+describe('mergePluginSnapshots', () => {
+  describe('when two plugins report the same session', () => {
+    it('makes one session with the fields of both, the latest lastSeen and killed if either says so', () => {
+      const merged = mergePluginSnapshots([
+        {
+          plugin: 'killswitch',
+          snapshot: {
+            sessions: [
+              { session: 'a', spendUsd: 0.5, budgetUsd: 2, steps: 3, killed: true, lastSeen: 100 },
+              { session: 'b', spendUsd: 0.1, killed: false, lastSeen: 300 },
+            ],
+          },
+        },
+        {
+          plugin: 'memory',
+          snapshot: {
+            sessions: [
+              {
+                session: 'a',
+                tokensSent: 40,
+                tokensFullHistory: 100,
+                tokensSaved: 60,
+                killed: false,
+                lastSeen: 200,
+              },
+              { session: 'c', tokensSaved: 5 },
+            ],
+          },
+        },
+      ]);
+      expect(merged.sessions).toEqual([
+        { session: 'b', spendUsd: 0.1, killed: false, lastSeen: 300 },
+        {
+          session: 'a',
+          spendUsd: 0.5,
+          budgetUsd: 2,
+          steps: 3,
+          killed: true,
+          lastSeen: 200,
+          tokensSent: 40,
+          tokensFullHistory: 100,
+          tokensSaved: 60,
+        },
+        { session: 'c', tokensSaved: 5 },
+      ]);
+    });
+
+    it("keeps the first plugin's value when both give one", () => {
+      const merged = mergePluginSnapshots([
+        { plugin: 'first', snapshot: { sessions: [{ session: 'a', lastDecision: 'budget_exceeded' }] } },
+        { plugin: 'second', snapshot: { sessions: [{ session: 'a', lastDecision: 'allowed' }] } },
+      ]);
+      expect(merged.sessions[0]?.lastDecision).toBe('budget_exceeded');
+    });
+  });
+
+  describe('when the same denial is reported by the plugin and the host', () => {
+    it('lists it once, newest events first, each with its plugin', () => {
+      const denial = {
+        kind: 'denial' as const,
+        at: 20,
+        session: 'a',
+        code: 'budget_exceeded',
+        requestId: 'r1',
+      };
+      const merged = mergePluginSnapshots([
+        {
+          plugin: 'killswitch',
+          snapshot: { events: [denial, { kind: 'kill', at: 30, session: 'a', code: 'killed' }] },
+        },
+        {
+          plugin: 'proxy',
+          snapshot: {
+            events: [
+              { ...denial, plugin: 'killswitch' },
+              { kind: 'cut', at: 10, requestId: 'r0' },
+            ],
+          },
+        },
+      ]);
+      expect(merged.events).toEqual([
+        { kind: 'kill', at: 30, session: 'a', code: 'killed', plugin: 'killswitch' },
+        { ...denial, plugin: 'killswitch' },
+        { kind: 'cut', at: 10, requestId: 'r0', plugin: 'proxy' },
+      ]);
+    });
+  });
+
+  describe('when there are more events than the limit', () => {
+    it('keeps the newest', () => {
+      const events = Array.from({ length: 5 }, (_, index) => ({ kind: 'denial' as const, at: index }));
+      const merged = mergePluginSnapshots([{ plugin: 'p', snapshot: { events } }], { eventLimit: 2 });
+      expect(merged.events.map((event) => event.at)).toEqual([4, 3]);
+    });
   });
 });

@@ -130,6 +130,76 @@ export interface PluginRoute {
 }
 
 /**
+ * One session as a plugin sees it, for dashboards. Only `session` is required: each plugin fills in
+ * what it knows (the killswitch spend and steps, memory the tokens it saved), and the host merges
+ * the sessions of every plugin by id with {@link mergePluginSnapshots}.
+ */
+export interface SessionSnapshot {
+  /** The session id (`x-ballast-session`); plugins that count calls without one use `anonymous`. */
+  session: string;
+  /** The agent name last seen on the session (`x-ballast-agent` or the client key's agent). */
+  agent?: string;
+  /** USD spent by the session so far. */
+  spendUsd?: number;
+  /** The session's USD budget, when one applies to it as a whole (not per time window). */
+  budgetUsd?: number;
+  /** Calls the session has made (admitted, whatever their outcome). */
+  steps?: number;
+  /** Calls the session may make, when capped. */
+  maxSteps?: number;
+  /** Calls of the session being served now. */
+  inFlight?: number;
+  /** Whether new calls of the session are refused by an operator's kill (of it, its agent, key, or all). */
+  killed?: boolean;
+  /** The plugin's last decision on the session: `allowed`, or a denial code such as `budget_exceeded`. */
+  lastDecision?: string;
+  /** Epoch ms of the session's last call. */
+  lastSeen?: number;
+  /** Input tokens sent upstream for the session, summed over its calls. */
+  tokensSent?: number;
+  /** Input tokens the client's full histories came to, summed over the same calls. */
+  tokensFullHistory?: number;
+  /** Input tokens not sent thanks to memory: `tokensFullHistory - tokensSent`. */
+  tokensSaved?: number;
+}
+
+/** What a {@link PluginEvent} records. */
+export type PluginEventKind = 'denial' | 'cut' | 'kill' | 'revive';
+
+/** Something an operator wants to see in a list of recent events: a denial, a cut, a kill, a revive. */
+export interface PluginEvent {
+  kind: PluginEventKind;
+  /** Epoch ms. */
+  at: number;
+  /** The session concerned, when the event concerns one. */
+  session?: string;
+  /** What a kill or revive targeted when it is not one session, e.g. `agent:planner`, `key:ci`, `all`. */
+  target?: string;
+  /** The decision's code (`budget_exceeded`, `killed`, ...). */
+  code?: string;
+  /** A human-readable reason. Never holds a secret. */
+  message?: string;
+  /** The call it concerns; hosts use it to drop the same denial reported twice. */
+  requestId?: string;
+  /** The plugin that decided it; {@link mergePluginSnapshots} fills it in when missing. */
+  plugin?: string;
+}
+
+/** What a plugin exposes for a dashboard: its view of sessions and its recent events. */
+export interface PluginSnapshot {
+  /** Sessions the plugin knows, at most one entry per session id. */
+  sessions?: SessionSnapshot[];
+  /** Recent events, in any order (hosts sort them). */
+  events?: PluginEvent[];
+}
+
+/** A plugin's snapshot with the plugin's name, as {@link collectPluginSnapshots} returns them. */
+export interface NamedPluginSnapshot {
+  plugin: string;
+  snapshot: PluginSnapshot;
+}
+
+/**
  * A gateway plugin: the contract the proxy runs and killswitch and memory implement.
  *
  * For every call the host runs `onRequest` of each plugin in configured order. A rewrite feeds
@@ -156,6 +226,12 @@ export interface GatewayPlugin {
   onError?(context: RequestContext, error: BallastError): void | Promise<void>;
   /** HTTP routes to mount. */
   readonly routes?: readonly PluginRoute[];
+  /**
+   * Dashboard data: the plugin's sessions and recent events, from state it already keeps. Called
+   * only while someone is looking (a dashboard open), at most a few times a second; keep it cheap
+   * and bounded (e.g. the most recently seen few hundred sessions).
+   */
+  snapshot?(): PluginSnapshot | Promise<PluginSnapshot>;
   /** Releases timers, connections and subscriptions. */
   close?(): void | Promise<void>;
 }
@@ -505,4 +581,118 @@ export function runErrorHooks(
   logger?: Logger,
 ): Promise<void> {
   return runSettleHooks(plugins, (plugin) => plugin.onError?.(context, error), logger);
+}
+
+/** Options of {@link collectPluginSnapshots}. */
+export interface CollectSnapshotsOptions {
+  /** Where a failing `snapshot()` is logged. @default silent */
+  logger?: Logger;
+}
+
+/**
+ * Asks every plugin that has `snapshot()` for it, at once. A plugin whose snapshot throws or
+ * rejects is logged and left out, so one broken plugin never blanks the dashboard.
+ * @param plugins the host's plugins
+ * @param options where failures are logged
+ * @returns the snapshots with their plugins' names, in plugin order
+ * @example
+ * ```ts
+ * const state = mergePluginSnapshots(await collectPluginSnapshots(proxy.plugins));
+ * ```
+ */
+export async function collectPluginSnapshots(
+  plugins: readonly GatewayPlugin[],
+  options: CollectSnapshotsOptions = {},
+): Promise<NamedPluginSnapshot[]> {
+  const results = await Promise.all(
+    plugins.map(async (plugin): Promise<NamedPluginSnapshot | undefined> => {
+      if (!plugin.snapshot) return undefined;
+      try {
+        return { plugin: plugin.name, snapshot: await plugin.snapshot() };
+      } catch (error) {
+        options.logger?.warn('plugin snapshot failed', { plugin: plugin.name, error: String(error) });
+        return undefined;
+      }
+    }),
+  );
+  return results.filter((result): result is NamedPluginSnapshot => result !== undefined);
+}
+
+/** Options of {@link mergePluginSnapshots}. */
+export interface MergeSnapshotsOptions {
+  /** The most events to keep (the newest). @default 100 */
+  eventLimit?: number;
+}
+
+/** Every session and event of several snapshots, merged. */
+export interface MergedSnapshot {
+  /** One entry per session id, the most recently seen first. */
+  sessions: SessionSnapshot[];
+  /** The newest first, each with its `plugin`, without the same call's event reported twice. */
+  events: PluginEvent[];
+}
+
+const sessionFields = [
+  'agent',
+  'spendUsd',
+  'budgetUsd',
+  'steps',
+  'maxSteps',
+  'inFlight',
+  'lastDecision',
+  'tokensSent',
+  'tokensFullHistory',
+  'tokensSaved',
+] as const satisfies ReadonlyArray<keyof SessionSnapshot>;
+
+/**
+ * Merges plugins' snapshots (see {@link collectPluginSnapshots}) into one view.
+ *
+ * Sessions with the same id become one: a field takes the first value given, in snapshot order
+ * (config order), except `lastSeen` (the latest) and `killed` (killed if any plugin says so).
+ * Events keep their plugin's name; an event with a `requestId` is kept once per kind and call, so
+ * a denial both the plugin and the host recorded shows once.
+ *
+ * @param entries snapshots with their plugins' names, in plugin order
+ * @param options how many events to keep
+ * @returns the merged sessions and events
+ */
+export function mergePluginSnapshots(
+  entries: readonly NamedPluginSnapshot[],
+  options: MergeSnapshotsOptions = {},
+): MergedSnapshot {
+  const eventLimit = options.eventLimit ?? 100;
+  const sessions = new Map<string, SessionSnapshot>();
+  const events: PluginEvent[] = [];
+  const seenCalls = new Set<string>();
+  for (const { plugin, snapshot } of entries) {
+    for (const session of snapshot.sessions ?? []) {
+      const merged = sessions.get(session.session);
+      if (!merged) {
+        sessions.set(session.session, { ...session });
+        continue;
+      }
+      for (const field of sessionFields) {
+        if (merged[field] === undefined && session[field] !== undefined) {
+          (merged as unknown as Record<string, unknown>)[field] = session[field];
+        }
+      }
+      if (session.lastSeen !== undefined) merged.lastSeen = Math.max(merged.lastSeen ?? 0, session.lastSeen);
+      if (session.killed !== undefined) merged.killed = merged.killed === true || session.killed;
+    }
+    for (const event of snapshot.events ?? []) {
+      if (event.requestId !== undefined) {
+        const callKey = `${event.kind}\u0000${event.requestId}`;
+        if (seenCalls.has(callKey)) continue;
+        seenCalls.add(callKey);
+      }
+      events.push(event.plugin === undefined ? { ...event, plugin } : event);
+    }
+  }
+  events.sort((first, second) => second.at - first.at);
+  if (events.length > eventLimit) events.length = eventLimit;
+  return {
+    sessions: [...sessions.values()].sort((first, second) => (second.lastSeen ?? 0) - (first.lastSeen ?? 0)),
+    events,
+  };
 }

@@ -3,7 +3,9 @@ import {
   createPricing,
   type GatewayPlugin,
   type Logger,
+  type PluginEvent,
   type PluginHost,
+  type PluginSnapshot,
   type Pricing,
   type RequestContext,
   type RequestDecision,
@@ -39,6 +41,11 @@ interface Reservation {
 
 const reservationKey = Symbol('ballast.killswitch.reservation');
 
+/** Recent denials, cuts, kills and revives kept for `snapshot()`. */
+const eventLimit = 100;
+/** The most recently seen sessions `snapshot()` reports. */
+const snapshotSessionLimit = 500;
+
 /** A session as the admin API shows it. */
 export interface SessionSummary {
   session: string;
@@ -57,6 +64,11 @@ export interface Killswitch extends GatewayPlugin {
   revive(target: KillTarget): Promise<void>;
   kills(): Promise<KillRecord[]>;
   sessions(): Promise<SessionSummary[]>;
+  /**
+   * Dashboard data: the 500 most recently seen sessions (spend and USD budget, steps and step cap,
+   * calls in flight, killed, last decision) and the last 100 denials, cuts, kills and revives.
+   */
+  snapshot(): Promise<PluginSnapshot>;
   /** Spend from the ledger, grouped. */
   spend(
     by: 'session' | 'agent' | 'key' | 'model',
@@ -127,12 +139,29 @@ export async function createKillswitch(input: unknown, host: KillswitchHost = {}
   const alert = createAlerter(options.alerts, logger);
   const killed = new Map<string, KillRecord>();
   const inFlight = new Set<RequestContext>();
-  const sessions = new Map<string, { lastDecision?: string; lastSeen: number }>();
+  const sessions = new Map<string, { lastDecision?: string; lastSeen: number; agent?: string }>();
   const killKey = (target: KillTarget) => `${target.scope}:${target.id}`;
+  const events: PluginEvent[] = [];
+  const recordEvent = (event: PluginEvent): void => {
+    events.push(event);
+    if (events.length > eventLimit) events.shift();
+  };
 
   const matches = (target: KillTarget, context: RequestContext): boolean =>
     target.scope === 'all' || scopeId(target.scope, context) === target.id;
   const applyKill = (target: KillTarget, isKilled: boolean, reason?: string): void => {
+    // A local kill arrives twice (here and from the store's echo): only a change is an event.
+    if (killed.has(killKey(target)) !== isKilled) {
+      recordEvent({
+        kind: isKilled ? 'kill' : 'revive',
+        at: now(),
+        ...(target.scope === 'session'
+          ? { session: target.id }
+          : { target: target.scope === 'all' ? 'all' : `${target.scope}:${target.id}` }),
+        ...(isKilled ? { code: 'killed' } : {}),
+        ...(reason ? { message: reason } : {}),
+      });
+    }
     if (!isKilled) {
       killed.delete(killKey(target));
       return;
@@ -272,12 +301,33 @@ export async function createKillswitch(input: unknown, host: KillswitchHost = {}
     async onRequest(context) {
       const sessionKey = scopeId('session', context);
       const touch = (decision: string) =>
-        sessions.set(sessionKey, { lastDecision: decision, lastSeen: now() });
+        sessions.set(sessionKey, {
+          lastDecision: decision,
+          lastSeen: now(),
+          ...(context.agent ? { agent: context.agent } : {}),
+        });
+      const refuse = (
+        code: string,
+        status: number,
+        message: string,
+        headers: Record<string, string> = {},
+      ): RequestDecision => {
+        recordEvent({
+          kind: 'denial',
+          at: now(),
+          session: sessionKey,
+          code,
+          message,
+          requestId: context.requestId,
+          plugin: 'killswitch',
+        });
+        return deny(code, status, message, headers);
+      };
       const kill = killedFor(context);
       if (kill) {
         touch('killed');
         alert({ type: 'denial', code: 'killed', session: sessionKey });
-        return deny(
+        return refuse(
           'killed',
           403,
           `this ${kill.scope === 'all' ? 'proxy' : kill.scope} was killed by an operator${kill.reason ? `: ${kill.reason}` : ''}; revive it to continue`,
@@ -297,7 +347,7 @@ export async function createKillswitch(input: unknown, host: KillswitchHost = {}
           } else {
             touch('loop_detected');
             alert({ type: 'denial', code: 'loop_detected', session: sessionKey, message: verdict.message });
-            return deny('loop_detected', 429, `loop detected (${verdict.kind}): ${verdict.message}`);
+            return refuse('loop_detected', 429, `loop detected (${verdict.kind}): ${verdict.message}`);
           }
         }
       }
@@ -373,7 +423,7 @@ export async function createKillswitch(input: unknown, host: KillswitchHost = {}
       const prices = pricesFor(context);
       if (usdLimited && !prices) {
         touch('budget_exceeded');
-        return deny(
+        return refuse(
           'budget_exceeded',
           402,
           `no price is known for "${context.model}", so its cost cannot be reserved against the USD budget; add it under pricing: in the config`,
@@ -396,7 +446,7 @@ export async function createKillswitch(input: unknown, host: KillswitchHost = {}
             return undefined;
           }
           touch('state_unavailable');
-          return deny(
+          return refuse(
             'state_unavailable',
             503,
             'the killswitch cannot reach its store, so it cannot account this call (fail-closed)',
@@ -415,7 +465,7 @@ export async function createKillswitch(input: unknown, host: KillswitchHost = {}
         if (!Number.isFinite(affordable) || affordable < options.minOutputTokens) {
           touch('budget_exceeded');
           alert({ type: 'denial', code: 'budget_exceeded', session: sessionKey });
-          return deny(
+          return refuse(
             'budget_exceeded',
             402,
             `the budget cannot afford even ${options.minOutputTokens} output tokens for this request`,
@@ -470,7 +520,7 @@ export async function createKillswitch(input: unknown, host: KillswitchHost = {}
         }
         touch('state_unavailable');
         alert({ type: 'denial', code: 'state_unavailable', session: sessionKey });
-        return deny(
+        return refuse(
           'state_unavailable',
           503,
           'the killswitch cannot reach its store, so it cannot account this call (fail-closed)',
@@ -485,7 +535,7 @@ export async function createKillswitch(input: unknown, host: KillswitchHost = {}
         const unit = line?.dimension === 'usd' ? 'USD' : (line?.dimension ?? '');
         touch(code);
         alert({ type: 'denial', code, session: sessionKey, key: failed.key });
-        return deny(
+        return refuse(
           code,
           402,
           steps
@@ -532,8 +582,20 @@ export async function createKillswitch(input: unknown, host: KillswitchHost = {}
     },
 
     onResponse: (context, outcome) => settle(context, outcome.usage, outcome.costUsd, 'completed'),
-    onAbort: (context, outcome) =>
-      settle(context, outcome.usage, outcome.costUsd, outcome.reason === 'cut' ? 'cut' : 'aborted'),
+    onAbort(context, outcome) {
+      if (outcome.reason === 'cut') {
+        recordEvent({
+          kind: 'cut',
+          at: now(),
+          session: scopeId('session', context),
+          ...(outcome.code ? { code: outcome.code } : {}),
+          message: `cut after ${outcome.usage.outputTokens} output tokens`,
+          requestId: context.requestId,
+          plugin: 'killswitch',
+        });
+      }
+      return settle(context, outcome.usage, outcome.costUsd, outcome.reason === 'cut' ? 'cut' : 'aborted');
+    },
     async onError(context, error) {
       if (error.code.startsWith('PROXY_') && !error.code.includes('CLIENT'))
         loops?.recordError(scopeId('session', context), now());
@@ -571,6 +633,41 @@ export async function createKillswitch(input: unknown, host: KillswitchHost = {}
           lastSeen: seen.lastSeen,
         };
       });
+    },
+    async snapshot(): Promise<PluginSnapshot> {
+      const recent = [...sessions]
+        .sort((first, second) => second[1].lastSeen - first[1].lastSeen)
+        .slice(0, snapshotSessionLimit);
+      const values = await store.read(
+        recent.flatMap(([id]) => [`session:${id}:usd:total`, `session:${id}:requests:total`]),
+      );
+      const running = new Map<string, number>();
+      for (const context of inFlight) {
+        const id = scopeId('session', context);
+        running.set(id, (running.get(id) ?? 0) + 1);
+      }
+      return {
+        sessions: recent.map(([id, seen], index) => {
+          const budget = budgetOfKey.get(`session:${id}:usd:total`);
+          const stepCap = budgetOfKey.get(`session:${id}:requests:total`);
+          return {
+            session: id,
+            ...(seen.agent ? { agent: seen.agent } : {}),
+            spendUsd: (values[index * 2] ?? 0) / nano,
+            ...(budget ? { budgetUsd: budget.limit / nano } : {}),
+            steps: values[index * 2 + 1] ?? 0,
+            ...(stepCap ? { maxSteps: stepCap.limit } : {}),
+            inFlight: running.get(id) ?? 0,
+            killed:
+              killed.has(`session:${id}`) ||
+              killed.has('all:*') ||
+              (seen.agent !== undefined && killed.has(`agent:${seen.agent}`)),
+            ...(seen.lastDecision ? { lastDecision: seen.lastDecision } : {}),
+            lastSeen: seen.lastSeen,
+          };
+        }),
+        events: [...events],
+      };
     },
     async spend(by) {
       const groups = new Map<

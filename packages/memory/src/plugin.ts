@@ -7,7 +7,9 @@ import {
   type GatewayPlugin,
   type Logger,
   type PluginHost,
+  type PluginSnapshot,
   type RequestContext,
+  type SessionSnapshot,
   silentLogger,
   type TextPart,
 } from '@ballast/core';
@@ -31,7 +33,24 @@ export interface MemoryPluginOptions {
 /** The plugin, with its memory for inspection. */
 export interface MemoryPlugin extends GatewayPlugin {
   readonly memory: SessionMemory;
+  /**
+   * Dashboard data: for the 500 most recently seen sessions, the input tokens sent upstream against
+   * what the client's full histories came to, summed over the session's completed calls.
+   */
+  snapshot(): PluginSnapshot;
 }
+
+/** What one call sent, kept on its context until it settles: a denied call sent nothing. */
+interface CallTokens {
+  sessionId: string;
+  full: number;
+  sent: number;
+}
+
+const callTokensKey = Symbol('ballast.memory.call-tokens');
+/** Sessions whose token totals are kept; the least recently seen go first. */
+const trackedSessionLimit = 10_000;
+const snapshotSessionLimit = 500;
 
 function invalid(path: string, expected: string, value: unknown): never {
   throw new BallastError(
@@ -107,6 +126,22 @@ export async function createMemoryPlugin(
   const memory = createSessionMemory({ store, ...(options.policy ? { policy: options.policy } : {}) });
   const enabledByDefault = options.enabled ?? false;
 
+  const totals = new Map<string, { tokensSent: number; tokensFullHistory: number; lastSeen: number }>();
+  const count = (context: RequestContext): void => {
+    const call = context.state.get(callTokensKey) as CallTokens | undefined;
+    if (!call) return;
+    context.state.delete(callTokensKey);
+    const known = totals.get(call.sessionId);
+    // Deleted and set again, so that the map stays in order of last use.
+    totals.delete(call.sessionId);
+    totals.set(call.sessionId, {
+      tokensSent: (known?.tokensSent ?? 0) + call.sent,
+      tokensFullHistory: (known?.tokensFullHistory ?? 0) + call.full,
+      lastSeen: Date.now(),
+    });
+    if (totals.size > trackedSessionLimit) totals.delete(totals.keys().next().value as string);
+  };
+
   const isOn = (context: RequestContext): boolean => {
     const header = context.headers['x-ballast-memory']?.toLowerCase();
     if (header === 'on' || header === 'true' || header === '1') return true;
@@ -137,6 +172,7 @@ export async function createMemoryPlugin(
       const full = context.inputTokens;
       const overhead = countRequestTokens({ ...request, messages: [] }).tokens;
       if (full <= budget + overhead) {
+        context.state.set(callTokensKey, { sessionId, full, sent: full } satisfies CallTokens);
         context.setResponseHeader('x-ballast-memory-saved-tokens', '0');
         return undefined;
       }
@@ -173,10 +209,27 @@ export async function createMemoryPlugin(
         messages: tailMessages,
       };
       const sent = countRequestTokens(rewritten).tokens;
+      context.state.set(callTokensKey, { sessionId, full, sent } satisfies CallTokens);
       context.setResponseHeader('x-ballast-memory-saved-tokens', String(Math.max(0, full - sent)));
       context.setResponseHeader('x-ballast-memory-prefix-unchanged', built.prefixUnchanged ? '1' : '0');
       logger.debug('memory context built', { sessionId, full, sent, turns: length });
       return { action: 'rewrite', request: rewritten };
+    },
+    onResponse: count,
+    onAbort: count,
+    snapshot() {
+      const recent = [...totals].slice(-snapshotSessionLimit).reverse();
+      return {
+        sessions: recent.map(
+          ([session, tokens]): SessionSnapshot => ({
+            session,
+            tokensSent: tokens.tokensSent,
+            tokensFullHistory: tokens.tokensFullHistory,
+            tokensSaved: Math.max(0, tokens.tokensFullHistory - tokens.tokensSent),
+            lastSeen: tokens.lastSeen,
+          }),
+        ),
+      };
     },
     async close() {
       await memory.close();

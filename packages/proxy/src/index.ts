@@ -12,6 +12,7 @@ export {
   type RouteConfig,
   type TargetConfig,
 } from './config.js';
+export type { DashboardState, DashboardTotals, ProviderStatus, SpendSeries } from './dashboard.js';
 export { type BreakerState, type SkipReason, TargetHealthBook } from './health.js';
 export { Counter, Gauge, Histogram, type ProxyMetrics } from './metrics.js';
 export { loadPlugins, resolvePlugin } from './plugins.js';

@@ -37,6 +37,7 @@ import {
 } from '@ballast/core';
 import { Agent, request as undiciRequest } from 'undici';
 import type { ProviderConfig, ProxyConfig } from './config.js';
+import { createDashboard, type DashboardState } from './dashboard.js';
 import { TargetHealthBook } from './health.js';
 import { createProxyMetrics, type ProxyMetrics } from './metrics.js';
 import { loadPlugins } from './plugins.js';
@@ -76,6 +77,8 @@ export interface BallastProxy {
   /** Breaker and quota state of every target used so far. */
   readonly health: TargetHealthBook;
   readonly plugins: readonly GatewayPlugin[];
+  /** What `GET /dashboard/state` answers: plugins' sessions and events, providers, spend over time. */
+  dashboardState(): Promise<DashboardState>;
 }
 
 const quotaCooldownMs = 60_000;
@@ -278,6 +281,17 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
   for (const plugin of plugins)
     for (const route of plugin.routes ?? []) pluginRoutes.set(`${route.method} ${route.path}`, route);
   const keys = new Map(config.keys.map((key) => [key.key, key]));
+  let callsInFlight = 0;
+  const dashboard = createDashboard({
+    plugins,
+    health,
+    providerNames: config.providers.map((provider) => provider.name),
+    adminToken: config.server.adminToken,
+    adminActions: config.server.adminToken !== undefined && pluginRoutes.has('POST /admin/kill'),
+    callsInFlight: () => callsInFlight,
+    now,
+    logger,
+  });
   let requestCounter = 0;
   const requestIdPrefix = Math.random().toString(36).slice(2, 8);
 
@@ -484,6 +498,15 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
           (rewritten) => countRequestTokens(rewritten).tokens,
         );
         if (decision.action === 'deny') {
+          dashboard.recordEvent({
+            kind: 'denial',
+            at: now(),
+            ...(context.sessionId === undefined ? {} : { session: context.sessionId }),
+            code: decision.decision.code,
+            message: decision.decision.message,
+            requestId,
+            plugin: decision.plugin,
+          });
           return fail(decision.decision.status, decision.decision.code, decision.decision.message, {
             'x-should-retry': 'false',
             'x-ballast-decision': decision.decision.code,
@@ -511,6 +534,7 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
     let lastFailure: UpstreamFailure | undefined;
     /** A plugin cut the call (an operator's kill) before its response started. */
     const answerCut = async (cut: CutDecision) => {
+      recordCut(context, cut.code, cut.message);
       const nothing = { inputTokens: 0, outputTokens: 0 };
       await runAbortHooks(
         admitted,
@@ -532,6 +556,7 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
       if (skip) {
         fallbackPath.push(`${target.key}:${skip}`);
         metrics.fallbacks.inc({ target: target.key, reason: skip });
+        dashboard.recordFallback(target.key, skip);
         continue;
       }
       if (stop.clientLeft) {
@@ -628,6 +653,7 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
 
         if (upstream.statusCode >= 200 && upstream.statusCode < 300) {
           health.succeed(target.key);
+          dashboard.recordLatency(target.key, performance.now() - attemptStart);
           // One literal with every header the answer always has: cheaper than spreads and additions.
           const common: Record<string, string> = {
             'x-ballast-request-id': requestId,
@@ -764,6 +790,7 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
       }
       fallbackPath.push(`${target.key}:${lastFailure?.kind ?? 'failed'}`);
       metrics.fallbacks.inc({ target: target.key, reason: lastFailure?.kind ?? 'failed' });
+      dashboard.recordFallback(target.key, lastFailure?.kind ?? 'failed');
     }
 
     const summary = fallbackPath.length > 0 ? ` (tried: ${fallbackPath.join(', ')})` : '';
@@ -825,6 +852,19 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
     series.output.inc(usage.outputTokens);
     if (usage.cachedInputTokens) series.cached.inc(usage.cachedInputTokens);
     if (costUsd !== undefined) series.cost.inc(costUsd);
+    dashboard.recordSpend(costUsd);
+  }
+
+  /** A plugin cut a call (an operator's kill, a spent reservation): listed on the dashboard. */
+  function recordCut(context: HostRequestContext, code: string, message: string): void {
+    dashboard.recordEvent({
+      kind: 'cut',
+      at: now(),
+      ...(context.sessionId === undefined ? {} : { session: context.sessionId }),
+      code,
+      message,
+      requestId: context.requestId,
+    });
   }
 
   async function deliverStream(args: {
@@ -949,6 +989,7 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
     if (cut || cutCode !== undefined) {
       upstream.body.destroy();
       const code = cut?.code ?? cutCode ?? 'killed';
+      recordCut(context, code, cut?.message ?? 'the stream was stopped');
       await write([errorStreamEvent(dialect, { code, message: cut?.message ?? 'the stream was stopped' })]);
       response.end();
       const { usage, costUsd } = usageSoFar();
@@ -1092,9 +1133,17 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
           ? 'anthropic'
           : undefined;
     if (dialect) {
+      callsInFlight += 1;
+      dashboard.touch();
       handleChat(dialect, request, response, started, requestId).then(
-        (result) => finish(dialect, result.status, result.provider),
+        (result) => {
+          callsInFlight -= 1;
+          dashboard.touch();
+          finish(dialect, result.status, result.provider);
+        },
         (error: unknown) => {
+          callsInFlight -= 1;
+          dashboard.touch();
           logger.error('request failed', { requestId, error: String(error) });
           sendError(response, dialect, 500, 'internal_error', 'the proxy failed to handle this request', {
             'x-ballast-request-id': requestId,
@@ -1129,13 +1178,32 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
     if (pluginRoute) {
       for (const [name, value] of Object.entries(overhead())) response.setHeader(name, value);
       handlePluginRoute(pluginRoute, request, response).then(
-        (status) => finish('plugin', status),
+        (status) => {
+          // An admin action (a kill, a revive) changes what the dashboard shows.
+          dashboard.touch();
+          finish('plugin', status);
+        },
         (error: unknown) => {
           logger.error('plugin route failed', { requestId, path, error: String(error) });
           if (!response.headersSent)
             sendJson(response, 500, { error: { message: 'plugin route failed', type: 'internal_error' } });
           else response.end();
           finish('plugin', 500);
+        },
+      );
+      return;
+    }
+    // After plugin routes: a plugin may serve a path under /dashboard of its own.
+    if (path === '/dashboard' || path.startsWith('/dashboard/')) {
+      for (const [name, value] of Object.entries(overhead())) response.setHeader(name, value);
+      dashboard.serve(request, response).then(
+        (status) => finish('dashboard', status),
+        (error: unknown) => {
+          logger.error('dashboard failed', { requestId, path, error: String(error) });
+          if (!response.headersSent)
+            sendJson(response, 500, { error: { message: 'dashboard failed', type: 'internal_error' } });
+          else response.end();
+          finish('dashboard', 500);
         },
       );
       return;
@@ -1165,6 +1233,7 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
     metrics,
     health,
     plugins,
+    dashboardState: () => dashboard.state(),
     async listen() {
       server = createServer({ keepAliveTimeout: 65_000 }, handler);
       const listening = server;
@@ -1186,6 +1255,8 @@ export async function createProxy(config: ProxyConfig, options: ProxyOptions = {
   async function shutdown(): Promise<void> {
     {
       const closing = server;
+      // Live dashboard streams never end on their own.
+      dashboard.close();
       if (closing) {
         const closed = new Promise<void>((resolve) => closing.close(() => resolve()));
         closing.closeIdleConnections();
