@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { COMMANDS } from './completion.js';
 import type { Reminder } from './types.js';
 
 const cliPath = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
@@ -210,6 +211,132 @@ describe('rem (CLI)', () => {
       const result = await rem(['show', 'nope', '-o', 'json']);
       expect(result.code).toBe(1);
       expect(JSON.parse(result.stderr)).toMatchObject({ error: { code: 'REM_NOT_FOUND' } });
+    });
+  });
+
+  describe('when reading the command line', () => {
+    it('prints help to stdout and exits 0 for --help, help and a command --help', async () => {
+      const help = await rem(['--help']);
+      expect(help).toMatchObject({ code: 0, stderr: '' });
+      expect(help.stdout).toContain('Usage: rem');
+      expect((await rem(['help'])).stdout).toBe(help.stdout);
+      const add = await rem(['add', '--help']);
+      expect(add).toMatchObject({ code: 0, stderr: '' });
+      expect(add.stdout).toContain('Usage: rem add|create|new [options] <title...>');
+      expect(add.stdout).toContain('what to be reminded of');
+      expect(add.stdout).toMatch(/-d, --due <when> +due: 2026-12-01/);
+      expect((await rem(['help', 'add'])).stdout).toBe(add.stdout);
+      const listDelete = await rem(['lm', 'delete', '-h']);
+      expect(listDelete.code).toBe(0);
+      expect(listDelete.stdout).toContain('--force');
+    });
+
+    it('lists every command and alias, and each command every option the completions offer', async () => {
+      const help = (await rem(['--help'])).stdout;
+      for (const command of COMMANDS) {
+        expect(help).toContain([command.name, ...command.aliases].join('|'));
+        const own = await rem([command.name, '--help']);
+        expect(own.code).toBe(0);
+        for (const option of command.options) expect(own.stdout, command.name).toContain(option);
+      }
+    });
+
+    it('prints the help to stderr and exits 2 when no command is given', async () => {
+      const result = await rem([]);
+      expect(result.code).toBe(2);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toContain('Usage: rem');
+      expect((await rem(['lm'])).code).toBe(2);
+    });
+
+    it('prints the version', async () => {
+      expect(await rem(['--version'])).toEqual({ code: 0, stdout: '0.1.0\n', stderr: '' });
+    });
+
+    it('names an unknown option, the command and the options it takes', async () => {
+      const result = await rem(['list', '--bogus']);
+      expect(result.code).toBe(2);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toMatch(/^rem: unknown option "--bogus" for list; its options are: --list, /);
+      expect(result.stderr).toContain('--due-before');
+      expect((await rem(['ls', '--lst', 'Work'])).stderr).toContain('(did you mean "--list"?)');
+    });
+
+    it('suggests the command meant by a near miss and lists the commands', async () => {
+      const result = await rem(['lsit']);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(
+        /^rem: unknown command "lsit" \(did you mean "list"\?\); commands are: add, list, show, /,
+      );
+      const far = await rem(['frobnicate']);
+      expect(far.stderr).toMatch(/^rem: unknown command "frobnicate"; commands are: add, /);
+    });
+
+    it('refuses a missing argument, a missing value, a bad choice and extra words with exit 2', async () => {
+      const missing = await rem(['add']);
+      expect(missing.code).toBe(2);
+      expect(missing.stderr).toContain('missing <title...>');
+      const noValue = await rem(['list', '--list']);
+      expect(noValue.code).toBe(2);
+      expect(noValue.stderr).toContain('--list needs a value');
+      const choice = await rem(['export', '--format', 'xml']);
+      expect(choice.code).toBe(2);
+      expect(choice.stderr).toBe('rem: --format must be json, csv or ics; got "xml"\n');
+      expect((await rem(['list', '-o', 'yaml'])).stderr).toContain('table, json or plain; got "yaml"');
+      expect((await rem(['show', 'a', 'b'])).code).toBe(2);
+      expect(await readdir(root).catch(() => [])).toEqual([]);
+    });
+
+    it('reports usage mistakes as JSON on stderr with -o json, wherever -o comes', async () => {
+      for (const args of [
+        ['frobnicate', '-o', 'json'],
+        ['-o', 'json', 'ls', '--bogus'],
+      ]) {
+        const result = await rem(args);
+        expect(result.code).toBe(2);
+        expect(JSON.parse(result.stderr)).toMatchObject({ error: { code: 'REM_INVALID_INPUT' } });
+      }
+    });
+
+    it('accepts rem options after the command as well as before it', async () => {
+      expect(await remJson<Reminder[]>(['ls'])).toEqual([]);
+      const listed = await rem(['ls', '-o', 'json']);
+      expect(listed).toMatchObject({ code: 0, stderr: '' });
+      expect(JSON.parse(listed.stdout)).toEqual([]);
+      const elsewhere = await mkdtemp(join(tmpdir(), 'rem-cli-elsewhere-'));
+      try {
+        const added = await rem(['add', 'Elsewhere', '--vdir', elsewhere, '-o', 'plain']);
+        expect(added.code).toBe(0);
+        expect(await readdir(elsewhere)).toContain('Reminders');
+        expect(await readdir(root).catch(() => [])).toEqual([]);
+        const before = await rem(['--vdir', elsewhere, '-o', 'plain', 'ls']);
+        expect(before.stdout).toContain('Elsewhere');
+      } finally {
+        await rm(elsewhere, { recursive: true, force: true });
+      }
+    });
+
+    it('gathers repeated --tag values, split at commas', async () => {
+      const added = await remJson<Reminder>(['add', 'Tagged', '--tag', 'a,b', '--tag', 'c']);
+      expect(added.tags).toEqual(['a', 'b', 'c']);
+      const [updated] = await remJson<Reminder[]>(['update', added.id, '-t', 'd, e']);
+      expect(updated?.tags).toEqual(['d', 'e']);
+    });
+
+    it('takes --flagged as a flag on add and as true or false on update', async () => {
+      const added = await remJson<Reminder>(['add', 'Flag', '-f']);
+      expect(added.flagged).toBe(true);
+      const [updated] = await remJson<Reminder[]>(['update', added.id, '--flagged', 'false']);
+      expect(updated?.flagged).toBe(false);
+      const bad = await rem(['update', added.id, '--flagged']);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toContain('--flagged needs a value');
+    });
+
+    it('takes a value that starts with a dash, and words after -- as arguments', async () => {
+      const result = await rem(['add', '--notes', '-x', '-o', 'json', '--', '-o', 'dash']);
+      expect(result.code).toBe(0);
+      expect(JSON.parse(result.stdout)).toMatchObject({ title: '-o dash', notes: '-x' });
     });
   });
 
