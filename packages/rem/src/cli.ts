@@ -15,6 +15,7 @@ import {
   renderReminder,
   renderReminders,
   renderStats,
+  toJson,
 } from './output.js';
 import { createReminders, type ListFilter, type Reminders, type UpdateReminderInput } from './reminders.js';
 import type { TransferFormat } from './transfer.js';
@@ -179,7 +180,7 @@ function usage(message: string): never {
 /** Prints changed reminders: the records as JSON, or one confirmation line each. */
 function printChanged(verb: string, reminders: Reminder[], format: OutputFormat, paint: Paint): void {
   if (format === 'json') {
-    print(JSON.stringify(reminders, null, 2));
+    print(toJson(reminders));
     return;
   }
   for (const reminder of reminders) {
@@ -252,7 +253,7 @@ const LIST_MANAGEMENT: readonly CommandSpec[] = [
     run: async (invocation) => {
       const { reminders, format } = await open();
       const list = await reminders.createList(invocation.argument('name'));
-      print(format === 'json' ? JSON.stringify(list, null, 2) : `Created list ${list.name}`);
+      print(format === 'json' ? toJson(list) : `Created list ${list.name}`);
     },
   },
   {
@@ -268,7 +269,7 @@ const LIST_MANAGEMENT: readonly CommandSpec[] = [
       const { reminders, format } = await open();
       const name = invocation.argument('name');
       const list = await reminders.renameList(name, invocation.argument('new-name'));
-      print(format === 'json' ? JSON.stringify(list, null, 2) : `Renamed list ${name} to ${list.name}`);
+      print(format === 'json' ? toJson(list) : `Renamed list ${name} to ${list.name}`);
     },
   },
   {
@@ -291,11 +292,7 @@ const LIST_MANAGEMENT: readonly CommandSpec[] = [
         }
       }
       const result = await reminders.deleteList(name);
-      print(
-        format === 'json'
-          ? JSON.stringify(result, null, 2)
-          : `Deleted list ${result.name} (${result.deleted} reminders)`,
-      );
+      print(format === 'json' ? toJson(result) : `Deleted list ${result.name} (${result.deleted} reminders)`);
     },
   },
 ];
@@ -354,7 +351,7 @@ const COMMAND_SPECS: readonly CommandSpec[] = [
         ...(repeat !== undefined ? { repeat } : {}),
         ...(tags ? { tags } : {}),
       });
-      if (format === 'json') return print(JSON.stringify(added, null, 2));
+      if (format === 'json') return print(toJson(added));
       if (format === 'plain') return print(added.id);
       const dueText = added.due ? ` ${paint.dim(`(due ${humanDue(added, new Date())})`)}` : '';
       print(`Added ${paint.dim(added.id)} ${added.title} to ${added.list}${dueText}`);
@@ -444,7 +441,7 @@ const COMMAND_SPECS: readonly CommandSpec[] = [
       const { reminders, paint, format } = await open();
       const result = await reminders.completeWithNext(invocation.words('ids'));
       if (format === 'json') {
-        print(JSON.stringify(result.completed, null, 2));
+        print(toJson(result.completed));
         return;
       }
       printChanged('Completed', result.completed, format, paint);
@@ -628,7 +625,7 @@ const COMMAND_SPECS: readonly CommandSpec[] = [
       const list = invocation.text('list');
       if (list !== undefined) for (const entry of entries) entry.list = list;
       const result = await reminders.addMany(entries, { dryRun: invocation.flag('dry-run') });
-      if (format === 'json') return print(JSON.stringify(result, null, 2));
+      if (format === 'json') return print(toJson(result));
       print(renderReminders(result.created, format, paint, new Date()));
       for (const skipped of result.skipped)
         process.stderr.write(`skipped "${skipped.title}": ${skipped.reason}\n`);

@@ -8,6 +8,7 @@ import {
   renderReminders,
   renderStats,
   renderTable,
+  toJson,
 } from './output.js';
 import type { ListSummary, ReminderStats } from './reminders.js';
 import { shortId } from './reminders.js';
@@ -370,6 +371,16 @@ describe('renderStats', () => {
   describe('when the format is json', () => {
     it('writes the numbers as they are', () => {
       expect(JSON.parse(renderStats(stats, 'json', createPaint(false)))).toEqual(stats);
+    });
+  });
+});
+
+describe('toJson', () => {
+  describe('when printing for a terminal or a pipe', () => {
+    it('indents for a person and stays compact for a program', () => {
+      const value = { id: 'a1', tags: ['x'] };
+      expect(toJson(value, true)).toBe('{\n  "id": "a1",\n  "tags": [\n    "x"\n  ]\n}');
+      expect(toJson(value, false)).toBe('{"id":"a1","tags":["x"]}');
     });
   });
 });
