@@ -1,23 +1,21 @@
 #!/usr/bin/env node
-import { spawnSync } from 'node:child_process';
-// `pnpm demo`: runs apps/demo once it exists.
+// `pnpm demo [-- --serve | --live | --json]`: builds and runs apps/demo (see apps/demo/README.md).
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
 const demo = new URL('../apps/demo/package.json', import.meta.url);
 if (!existsSync(demo)) {
-  console.error(
-    [
-      'The Ballast demo is not built yet.',
-      '',
-      'apps/demo (a scripted agent driving the proxy, killswitch, memory and the tool servers',
-      'against an offline mock provider) lands with its own issue. Until then:',
-      '  pnpm test                         build, lint, typecheck and run every test',
-      '  pnpm --filter @ballast/core bench  the tokenizer benchmark',
-    ].join('\n'),
-  );
+  console.error('apps/demo is missing: this checkout has no demo to run.');
   process.exit(1);
 }
-const result = spawnSync('pnpm', ['--filter', '@ballast/demo', 'start', '--', ...process.argv.slice(2)], {
+const args = process.argv.slice(2).filter((argument) => argument !== '--');
+// The demo handles Ctrl-C itself (it stops its stack and cleans up); wait for it to finish.
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => {});
+const child = spawn('pnpm', ['--silent', '--filter', '@ballast/demo', 'start', ...args], {
   stdio: 'inherit',
 });
-process.exit(result.status ?? 1);
+child.on('error', (error) => {
+  console.error(`pnpm demo: cannot start pnpm (${error.message})`);
+  process.exit(1);
+});
+child.on('exit', (code, signal) => process.exit(code ?? (signal === 'SIGINT' ? 130 : 1)));
