@@ -164,7 +164,10 @@ describe('createVdirBackend', () => {
       await backend.close();
 
       expect(await readdir(join(root, 'work'))).toEqual([`${created.uid}.ics`]);
-      expect((await readdir(root)).sort()).toEqual([VDIR_INDEX_FILE, 'work']);
+      const left = (await readdir(root)).filter(
+        (name) => name !== VDIR_INDEX_FILE && name !== VDIR_JOURNAL_FILE,
+      );
+      expect(left).toEqual(['work']);
     });
   });
 
@@ -293,7 +296,7 @@ describe('createVdirBackend', () => {
 
       const reader = await openBackend(root);
 
-      expect(existsSync(join(root, VDIR_INDEX_FILE))).toBe(true);
+      expect(existsSync(join(root, VDIR_INDEX_FILE)) || existsSync(join(root, VDIR_JOURNAL_FILE))).toBe(true);
       expect(await reader.reminders()).toEqual(written);
       expect(await reader.reminders({ lists: ['home'] })).toEqual(
         written.filter((record) => record.list === 'home'),
@@ -619,33 +622,64 @@ describe('createVdirBackend', () => {
 });
 
 describe('createVdirBackend journal', () => {
-  describe('when a process adds without reading the index', () => {
-    it('appends to the journal, and the next reader folds it into the index', async () => {
+  describe('when a process changes a few reminders', () => {
+    it('appends them to the journal instead of rewriting the index, and every reader applies it', async () => {
       const root = await makeRoot('work');
-      const reader = await openBackend(root);
-      expect(await reader.reminders()).toEqual([]);
-      const first = await reader.create({ title: 'Indexed', list: 'work' });
-      await reader.close();
+      const seed = await openBackend(root);
+      for (let index = 0; index < 300; index += 1) {
+        await writeFile(join(root, 'work', `seed-${index}.ics`), todoText(`seed-${index}`, `Seed ${index}`));
+      }
+      expect(await seed.reminders()).toHaveLength(300);
+      await seed.close();
+      // 300 parsed files are past the fold limit: the index is written whole.
       const indexBefore = await readFile(join(root, VDIR_INDEX_FILE), 'utf8');
+      expect(existsSync(join(root, VDIR_JOURNAL_FILE))).toBe(false);
 
       const adder = await openBackend(root);
       const created = await adder.create({ title: 'Journaled', list: 'work' });
       await adder.close();
+      const changer = await openBackend(root);
+      const [first] = (await changer.reminders()).filter((record) => record.uid === 'seed-0');
+      await changer.update({
+        ...(first as ReminderRecord),
+        completed: true,
+        completedAt: '2026-11-25T10:00:00Z',
+      });
+      await changer.close();
+
       expect(await readFile(join(root, VDIR_INDEX_FILE), 'utf8')).toBe(indexBefore);
       const journal = await readFile(join(root, VDIR_JOURNAL_FILE), 'utf8');
-      expect(journal.trim().split('\n')).toHaveLength(1);
+      expect(journal.trim().split('\n')).toHaveLength(2);
 
-      const next = await openBackend(root);
-      const records = await next.reminders();
-      await next.close();
-      expect(records.map((record) => record.uid).sort()).toEqual([first.uid, created.uid].sort());
+      const reader = await openBackend(root);
+      const records = await reader.reminders();
+      await reader.close();
+      expect(records).toHaveLength(301);
       expect(records.find((record) => record.uid === created.uid)?.revision).toBe(created.revision);
+      expect(records.find((record) => record.uid === 'seed-0')?.completed).toBe(true);
+    });
+  });
+
+  describe('when the journal grows past its limit', () => {
+    it('folds it into the index on the next read', async () => {
+      const root = await makeRoot('work');
+      const adder = await openBackend(root);
+      for (let index = 0; index < 260; index += 1)
+        await adder.create({ title: `Added ${index}`, list: 'work' });
+      await adder.close();
+      expect((await readFile(join(root, VDIR_JOURNAL_FILE), 'utf8')).trim().split('\n')).toHaveLength(260);
+
+      const reader = await openBackend(root);
+      expect(await reader.reminders()).toHaveLength(260);
+      await reader.close();
       expect(existsSync(join(root, VDIR_JOURNAL_FILE))).toBe(false);
       const index = JSON.parse(await readFile(join(root, VDIR_INDEX_FILE), 'utf8')) as { entries: object };
-      expect(Object.keys(index.entries)).toHaveLength(2);
+      expect(Object.keys(index.entries)).toHaveLength(260);
     });
+  });
 
-    it('ignores a torn journal line and still reads the file', async () => {
+  describe('when a journal line is torn', () => {
+    it('skips it and still reads the file', async () => {
       const root = await makeRoot('work');
       const adder = await openBackend(root);
       const created = await adder.create({ title: 'Torn', list: 'work' });

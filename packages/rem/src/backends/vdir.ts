@@ -38,8 +38,11 @@ export interface VdirBackendOptions {
 /** The file under the root that caches parsed reminders; hidden, so todoman and vdirsyncer skip it. */
 export const VDIR_INDEX_FILE = '.rem-index.json';
 
-/** New entries appended by processes that did not read the index; folded in by the next read. */
+/** Index changes appended since the index was last written whole; applied by every read. */
 export const VDIR_JOURNAL_FILE = '.rem-index.journal';
+
+/** Past this many journal lines the next save rewrites the index whole. */
+const JOURNAL_FOLD_LINES = 256;
 
 // Bump when the parser changes what it reads, so old caches are rebuilt.
 // 2: revisions are FNV fingerprints, no longer SHA-1; an older index is rebuilt.
@@ -134,14 +137,22 @@ export async function createVdirBackend(options: VdirBackendOptions): Promise<Re
   };
 
   const journalPath = join(root, VDIR_JOURNAL_FILE);
-  /** Whether the journal held entries when read: the next save folds them into the index. */
-  let journalRead = false;
+  /** Lines the journal held when read; past {@link JOURNAL_FOLD_LINES} it is folded in. */
+  let journalLines = 0;
+  /** Entries changed since the index was read (null: removed), for the journal. */
+  const changes = new Map<string, IndexEntry | null>();
+  /** The index file was unusable (corrupt, another version) or the journal long: write it whole. */
+  let rewriteWhole = false;
 
   const loadIndex = (): Map<string, IndexEntry> => {
     if (index === null) {
-      index = readIndex(indexPath);
-      journalRead = readJournal(journalPath, index);
-      if (journalRead) saveIndex();
+      const { entries, usable } = readIndex(indexPath);
+      journalLines = readJournal(journalPath, entries);
+      index = trackChanges(entries, changes);
+      if (!usable || journalLines > JOURNAL_FOLD_LINES) {
+        rewriteWhole = true;
+        saveIndex();
+      }
     }
     return index;
   };
@@ -149,7 +160,7 @@ export async function createVdirBackend(options: VdirBackendOptions): Promise<Re
   /**
    * Records a new file's entry. A process that has not read the index (a lone `rem add`) appends
    * one line to the journal instead of reading and rewriting the whole index; the next reader
-   * folds the journal in. Both are caches checked by stat, so a lost line only costs a reparse.
+   * applies it. Both are caches checked by stat, so a lost line only costs a reparse.
    */
   const recordEntry = (key: string, entry: IndexEntry): void => {
     if (index !== null) {
@@ -157,11 +168,7 @@ export async function createVdirBackend(options: VdirBackendOptions): Promise<Re
       saveIndex();
       return;
     }
-    try {
-      appendFileSync(journalPath, `${JSON.stringify([key, entry])}\n`);
-    } catch {
-      // A cache write that failed: the next scan parses the file instead.
-    }
+    appendJournal(journalPath, [[key, entry]]);
   };
 
   let saveScheduled: NodeJS.Immediate | null = null;
@@ -173,21 +180,33 @@ export async function createVdirBackend(options: VdirBackendOptions): Promise<Re
     process.once('exit', flushIndex);
   };
 
+  /**
+   * A few changed entries are appended to the journal; many (a first scan, an import), or a
+   * journal grown long, rewrite the index whole and drop the journal. A command that changes one
+   * reminder so never rewrites a thousand-entry index.
+   */
   function flushIndex(): void {
     if (saveScheduled === null) return;
     clearImmediate(saveScheduled);
     saveScheduled = null;
     process.removeListener('exit', flushIndex);
-    if (index === null) return;
+    if (index === null || (changes.size === 0 && !rewriteWhole)) return;
+    if (!rewriteWhole && journalLines + changes.size <= JOURNAL_FOLD_LINES) {
+      if (appendJournal(journalPath, [...changes])) {
+        journalLines += changes.size;
+        changes.clear();
+        return;
+      }
+    }
     const entries: Record<string, IndexEntry> = {};
     for (const [key, entry] of index) entries[key] = entry;
     try {
       writeAtomically(root, VDIR_INDEX_FILE, JSON.stringify({ version: INDEX_VERSION, entries }));
-      if (journalRead) {
-        // Lines appended since it was read are dropped with it; their files just get reparsed.
-        unlinkQuietly(journalPath);
-        journalRead = false;
-      }
+      // Lines appended since it was read are dropped with it; their files just get reparsed.
+      if (journalLines > 0) unlinkQuietly(journalPath);
+      journalLines = 0;
+      changes.clear();
+      rewriteWhole = false;
     } catch {
       // The index is only a cache; a read-only or vanished root just means parsing next time.
     }
@@ -510,43 +529,90 @@ export async function createVdirBackend(options: VdirBackendOptions): Promise<Re
   return backend;
 }
 
-function readIndex(indexPath: string): Map<string, IndexEntry> {
+/**
+ * Reads the index file. `usable` is false when a file is there but cannot be used (torn,
+ * corrupt, another version), so the next save replaces it; a missing file is usable (empty).
+ */
+function readIndex(indexPath: string): { entries: Map<string, IndexEntry>; usable: boolean } {
   const entries = new Map<string, IndexEntry>();
+  let text: string;
+  try {
+    text = readFileSync(indexPath, 'utf8');
+  } catch {
+    return { entries, usable: true };
+  }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(readFileSync(indexPath, 'utf8'));
+    parsed = JSON.parse(text);
   } catch {
-    return entries;
+    return { entries, usable: false };
   }
-  if (typeof parsed !== 'object' || parsed === null) return entries;
+  if (typeof parsed !== 'object' || parsed === null) return { entries, usable: false };
   const { version, entries: stored } = parsed as { version?: unknown; entries?: unknown };
-  if (version !== INDEX_VERSION || typeof stored !== 'object' || stored === null) return entries;
+  if (version !== INDEX_VERSION || typeof stored !== 'object' || stored === null) {
+    return { entries, usable: false };
+  }
   for (const [key, value] of Object.entries(stored)) {
     if (isIndexEntry(value)) entries.set(key, value);
   }
-  return entries;
+  return { entries, usable: true };
 }
 
-/** Applies the journal's lines to `entries`; returns whether it held any. */
-function readJournal(journalPath: string, entries: Map<string, IndexEntry>): boolean {
+/** Applies the journal's lines to `entries` in order; returns how many lines it held. */
+function readJournal(journalPath: string, entries: Map<string, IndexEntry>): number {
   let text: string;
   try {
     text = readFileSync(journalPath, 'utf8');
   } catch {
-    return false;
+    return 0;
   }
-  let any = false;
+  let lines = 0;
   for (const line of text.split('\n')) {
     if (line === '') continue;
-    any = true;
+    lines += 1;
     try {
       const [key, entry] = JSON.parse(line) as [unknown, unknown];
-      if (typeof key === 'string' && isIndexEntry(entry)) entries.set(key, entry);
+      if (typeof key !== 'string') continue;
+      if (entry === null) entries.delete(key);
+      else if (isIndexEntry(entry)) entries.set(key, entry);
     } catch {
       // A torn or foreign line: skip it; the file it described is reparsed.
     }
   }
-  return any;
+  return lines;
+}
+
+/** Appends entries (null: removed) as one write; false when it could not. */
+function appendJournal(journalPath: string, entries: Array<[string, IndexEntry | null]>): boolean {
+  try {
+    appendFileSync(journalPath, entries.map((entry) => `${JSON.stringify(entry)}\n`).join(''));
+    return true;
+  } catch {
+    // A cache write that failed: the next scan parses the file instead.
+    return false;
+  }
+}
+
+/** The index map, noting every set and delete in `changes`. */
+function trackChanges(
+  entries: Map<string, IndexEntry>,
+  changes: Map<string, IndexEntry | null>,
+): Map<string, IndexEntry> {
+  const tracked = new Map(entries);
+  const set = tracked.set.bind(tracked);
+  const remove = tracked.delete.bind(tracked);
+  tracked.set = (key, entry) => {
+    changes.set(key, entry);
+    return set(key, entry);
+  };
+  tracked.delete = (key) => {
+    if (remove(key)) {
+      changes.set(key, null);
+      return true;
+    }
+    return false;
+  };
+  return tracked;
 }
 
 function isIndexEntry(value: unknown): value is IndexEntry {
