@@ -724,8 +724,10 @@ export function createSessionMemory(options: SessionMemoryOptions): SessionMemor
       const offer = (entry: Analysed | undefined, words: number): void => {
         if (!entry || chosen.has(entry.turn.id) || entry.repeatOf !== undefined) return;
         if (entry.index < pinnedEnd || entry.index >= boundary || skip.has(entry.turn.id)) return;
-        // Already in the state whole (its gist was not cut): nothing more to show.
-        if (inState.has(entry.turn.id) && !entry.facts.gist.endsWith('…')) return;
+        // Already in the state whole: nothing more to show. Whole means the gist holds the entire
+        // turn, not merely that it was not cut: a tool output's gist is its first sentence, often
+        // a short header, and the answer sits below it.
+        if (inState.has(entry.turn.id) && gistHoldsWholeTurn(entry)) return;
         const who = entry.turn.name ?? entry.turn.role;
         const body =
           entry.turn.role === 'tool'
@@ -949,4 +951,12 @@ export function createSessionMemory(options: SessionMemoryOptions): SessionMemor
       return store.close();
     },
   };
+}
+
+/** Whether a turn's gist is its entire content (uncut, nothing after the first sentence). */
+function gistHoldsWholeTurn(entry: Analysed): boolean {
+  const gist = entry.facts.gist;
+  if (gist.endsWith('…')) return false;
+  const content = entry.turn.content.replace(/\s+/g, ' ').trim();
+  return gist.replace(/\s+/g, ' ').includes(content);
 }
