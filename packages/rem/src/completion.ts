@@ -33,6 +33,7 @@ export const COMMANDS: ReadonlyArray<{ name: string; aliases: string[]; options:
       about: 'change a reminder',
       options: [
         '--title',
+        '--name',
         '--list',
         '--due',
         '--priority',
@@ -69,7 +70,7 @@ export const COMMANDS: ReadonlyArray<{ name: string; aliases: string[]; options:
     { name: 'mcp', aliases: [], about: 'serve the operations over MCP (stdio)', options: [] },
   ];
 
-const GLOBAL_OPTIONS = ['--output', '--backend', '--vdir', '--no-color', '--help', '--version'];
+const GLOBAL_OPTIONS = ['--output', '--backend', '--vdir', '--caldav-url', '--no-color', '--help', '--version'];
 
 function bash(): string {
   const names = COMMANDS.flatMap((command) => [command.name, ...command.aliases]).join(' ');
