@@ -70,7 +70,15 @@ export const COMMANDS: ReadonlyArray<{ name: string; aliases: string[]; options:
     { name: 'mcp', aliases: [], about: 'serve the operations over MCP (stdio)', options: [] },
   ];
 
-const GLOBAL_OPTIONS = ['--output', '--backend', '--vdir', '--caldav-url', '--no-color', '--help', '--version'];
+const GLOBAL_OPTIONS = [
+  '--output',
+  '--backend',
+  '--vdir',
+  '--caldav-url',
+  '--no-color',
+  '--help',
+  '--version',
+];
 
 function bash(): string {
   const names = COMMANDS.flatMap((command) => [command.name, ...command.aliases]).join(' ');

@@ -288,7 +288,8 @@ export async function createVdirBackend(options: VdirBackendOptions): Promise<Re
     }
 
     if (stale.length > 0) {
-      const { parseVtodo } = await loadVtodo();
+      // Plain files are read without ical.js; only what needs it (a TZID, an RRULE) loads it.
+      const { quickParseVtodo } = await import('../ical/quick-vtodo.js');
       for (const file of stale) {
         let bytes: Buffer;
         try {
@@ -301,7 +302,9 @@ export async function createVdirBackend(options: VdirBackendOptions): Promise<Re
         // scan parses again rather than trusting old content.
         let record: StoredRecord | null = null;
         try {
-          record = toStored(parseVtodo(bytes.toString('utf8'), file.folder.list.name));
+          const text = bytes.toString('utf8');
+          const list = file.folder.list.name;
+          record = toStored(quickParseVtodo(text, list) ?? (await loadVtodo()).parseVtodo(text, list));
         } catch {
           // Not a reminder we can read: skip it, leave the file alone, retry when it changes.
         }
