@@ -3,6 +3,7 @@ import {
   constants,
   copyFileSync,
   type Dirent,
+  existsSync,
   linkSync,
   mkdirSync,
   readdirSync,
@@ -86,8 +87,8 @@ interface ListFolder {
   folder: string;
   path: string;
   list: ReminderList;
-  /** The folder's entries as read when the lists were listed, reused by the scan. */
-  entries: Dirent[];
+  /** The folder's entries, read on first use (a scan needs them; naming the lists does not). */
+  readonly entries: Dirent[];
 }
 
 interface StoredItem {
@@ -221,16 +222,19 @@ export async function createVdirBackend(options: VdirBackendOptions): Promise<Re
         entry.isDirectory() ||
         (entry.isSymbolicLink() && statSync(path, { throwIfNoEntry: false })?.isDirectory() === true);
       if (!isDirectory) continue;
-      const entries = readDirectory(path);
-      // Only read metadata files that exist: a failed read costs more than the readdir.
-      const hasFile = (name: string): boolean => entries.some((candidate) => candidate.name === name);
-      const displayName = hasFile('displayname') ? readMetadata(path, 'displayname') : null;
-      const color = hasFile('color') ? readMetadata(path, 'color') : null;
+      // Metadata files are looked up by name: listing a hundred reminders to name one list
+      // cost `rem add` more than the write itself.
+      const displayName = readMetadata(path, 'displayname');
+      const color = readMetadata(path, 'color');
+      let entries: Dirent[] | undefined;
       folders.push({
         folder: entry.name,
         path,
         list: { name: displayName ?? entry.name, handle: entry.name, color },
-        entries,
+        get entries() {
+          entries ??= readDirectory(path);
+          return entries;
+        },
       });
     }
     return folders.sort((left, right) => compareNames(left.list.name, right.list.name));
@@ -687,8 +691,11 @@ function readDirectory(path: string): Dirent[] {
 
 /** A vdirsyncer metadata file (`displayname`, `color`): one line of text, or null when absent or empty. */
 function readMetadata(folderPath: string, name: string): string | null {
+  const path = `${folderPath}/${name}`;
+  // existsSync throws nothing for the usual absent file; a caught ENOENT costs more than the check.
+  if (!existsSync(path)) return null;
   try {
-    const value = readFileSync(join(folderPath, name), 'utf8').trim();
+    const value = readFileSync(path, 'utf8').trim();
     return value === '' ? null : value;
   } catch {
     return null;
