@@ -60,6 +60,7 @@ td { padding: 7px 8px; border-bottom: 1px solid var(--line); vertical-align: mid
 tr:last-child td { border-bottom: 0; }
 th.num, td.num { text-align: right; }
 tr[data-killed="true"] td { background: var(--bad-bg); }
+tr[data-killed="true"] .badge[data-tone="bad"] { background: var(--bad); color: #fff; }
 .id { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 13px; word-break: break-all; }
 .agent { color: var(--muted); font-size: 12px; }
 .spend { min-width: 180px; }
@@ -350,6 +351,16 @@ const script = `
     byTestId('events-empty').hidden = state.events.length > 0;
   }
 
+  function niceCeiling(value) {
+    if (!(value > 0)) return 0;
+    var power = Math.pow(10, Math.floor(Math.log10(value)));
+    var steps = [1, 2, 5, 10];
+    for (var index = 0; index < steps.length; index += 1) {
+      if (steps[index] * power >= value) return steps[index] * power;
+    }
+    return 10 * power;
+  }
+
   function renderChart() {
     var svg = byTestId('spend-chart');
     var width = 600, height = 160, left = 64, right = 8, top = 10, bottom = 22;
@@ -363,7 +374,9 @@ const script = `
       if (index >= 0 && index < columns) { sums[index] += point[1]; calls[index] += point[2]; }
     });
     var total = sums.reduce(function (sum, value) { return sum + value; }, 0);
-    var max = Math.max.apply(null, sums);
+    // The scale tops out at a round amount (1, 2 or 5 times a power of ten), so the axis reads
+    // $0.50 and $1.00 rather than the largest bar's exact value.
+    var max = niceCeiling(Math.max.apply(null, sums));
     var plotWidth = width - left - right, plotHeight = height - top - bottom;
     var nodes = [];
     [0, 0.5, 1].forEach(function (share) {
