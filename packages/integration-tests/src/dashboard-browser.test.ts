@@ -4,12 +4,17 @@ import { existsSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createMockProvider, type MockProvider } from '@ballast/mock-provider';
-import { type BallastProxy, createProxy, parseConfig } from '@ballast/proxy';
+import type { MockProvider } from '@ballast/mock-provider';
 import OpenAI from 'openai';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminToken, packageDir } from './support.js';
+import {
+  adminToken,
+  agentHistory,
+  type KillswitchStack,
+  packageDir,
+  startDashboardStack,
+} from './support.js';
 
 const chromiumPath = '/usr/bin/chromium';
 const chromiumMissing = existsSync(chromiumPath)
@@ -23,10 +28,8 @@ const docsScreenshot = join(packageDir, '..', '..', 'docs', 'dashboard.png');
 // Steps wait generously; a passing run takes a few seconds.
 const stepTimeoutMs = 10_000;
 
-type Message = OpenAI.Chat.Completions.ChatCompletionMessageParam;
-
+let stack: KillswitchStack | undefined;
 let provider: MockProvider | undefined;
-let proxy: BallastProxy | undefined;
 let url = '';
 let profileDir: string | undefined;
 let browser: BrowserContext | undefined;
@@ -34,26 +37,9 @@ const streamAbort = new AbortController();
 
 beforeAll(async () => {
   if (chromiumMissing) return;
-  provider = await createMockProvider();
+  stack = await startDashboardStack({ input: 3, output: 15, maxOutputTokens: 4000 }, 1);
+  ({ provider, url } = stack);
   provider.setDefaultReply({ kind: 'text', text: 'Done.' });
-  const config = parseConfig(
-    {
-      server: { port: 0, adminToken },
-      pricing: { 'mock-model': { input: 3, output: 15, maxOutputTokens: 4000 } },
-      providers: [{ name: 'mock', type: 'openai', baseUrl: provider.openaiBaseUrl }],
-      routes: [{ match: '*', targets: [{ provider: 'mock' }] }],
-      plugins: [
-        { use: '@ballast/memory', options: { enabled: true, budgetTokens: 600 } },
-        {
-          use: '@ballast/killswitch',
-          options: { loop: false, budgets: [{ scope: 'session', usd: 1, requests: 20 }] },
-        },
-      ],
-    },
-    packageDir,
-  );
-  proxy = await createProxy(config);
-  url = await proxy.listen();
   profileDir = await mkdtemp(join(tmpdir(), 'ballast-chromium-'));
   // A persistent context is how playwright takes our own fresh --user-data-dir.
   browser = await chromium.launchPersistentContext(profileDir, {
@@ -78,8 +64,7 @@ beforeAll(async () => {
 afterAll(async () => {
   streamAbort.abort();
   await browser?.close().catch(() => undefined);
-  await proxy?.close();
-  await provider?.close();
+  await stack?.close();
   if (profileDir) await rm(profileDir, { recursive: true, force: true });
 });
 
@@ -91,25 +76,11 @@ const client = (session: string, agent: string) =>
     defaultHeaders: { 'x-ballast-session': session, 'x-ballast-agent': agent },
   });
 
-/** An agent's history after `steps` file reads: long enough for memory to compact. */
-function history(steps: number): Message[] {
-  const messages: Message[] = [{ role: 'user', content: 'Fix the failing date test in src/parse.ts.' }];
-  for (let step = 0; step < steps; step += 1) {
-    messages.push({ role: 'assistant', content: `Reading src/file${step}.ts.` });
-    const lines = Array.from(
-      { length: 80 },
-      (_, line) => `export const value${step}_${line} = parseDate("2024-0${(line % 9) + 1}-1${line % 9}");`,
-    );
-    messages.push({ role: 'user', content: lines.join('\n') });
-  }
-  return messages;
-}
-
 const ask = (session: string, agent: string, steps: number) =>
   client(session, agent).chat.completions.create({
     model: 'mock-model',
     max_tokens: 4000,
-    messages: history(steps),
+    messages: agentHistory(steps),
   });
 
 /** One completed call that the mock bills for `outputTokens`. */
@@ -161,7 +132,7 @@ describe('the proxy dashboard in headless Chromium', () => {
         chunkDelayMs: 25,
       });
       const stream = await client('demo-session', 'coder').chat.completions.create(
-        { model: 'mock-model', messages: history(2), stream: true },
+        { model: 'mock-model', messages: agentHistory(2), stream: true },
         { signal: streamAbort.signal },
       );
       let chunks = 0;

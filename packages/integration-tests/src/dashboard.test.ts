@@ -1,40 +1,22 @@
 import { createSseParser, type SseEvent } from '@ballast/core';
-import { createMockProvider, type MockProvider } from '@ballast/mock-provider';
-import { type BallastProxy, createProxy, type DashboardState, parseConfig } from '@ballast/proxy';
+import type { MockProvider } from '@ballast/mock-provider';
+import type { DashboardState } from '@ballast/proxy';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminToken, packageDir } from './support.js';
+import { adminToken, agentHistory, type KillswitchStack, startDashboardStack } from './support.js';
 
+let stack: KillswitchStack;
 let provider: MockProvider;
-let proxy: BallastProxy;
 let url: string;
 
 beforeAll(async () => {
-  provider = await createMockProvider();
+  stack = await startDashboardStack({ input: 1, output: 2, maxOutputTokens: 1000 }, 0.5);
+  ({ provider, url } = stack);
   provider.setDefaultReply({ kind: 'text', text: 'ok', usage: { outputTokens: 100 } });
-  const config = parseConfig(
-    {
-      server: { port: 0, adminToken },
-      pricing: { 'mock-model': { input: 1, output: 2, maxOutputTokens: 1000 } },
-      providers: [{ name: 'mock', type: 'openai', baseUrl: provider.openaiBaseUrl }],
-      routes: [{ match: '*', targets: [{ provider: 'mock' }] }],
-      plugins: [
-        { use: '@ballast/memory', options: { enabled: true, budgetTokens: 600 } },
-        {
-          use: '@ballast/killswitch',
-          options: { loop: false, budgets: [{ scope: 'session', usd: 0.5, requests: 20 }] },
-        },
-      ],
-    },
-    packageDir,
-  );
-  proxy = await createProxy(config);
-  url = await proxy.listen();
 });
 
 afterAll(async () => {
-  await proxy.close();
-  await provider.close();
+  await stack.close();
 });
 
 const client = (session: string) =>
@@ -46,20 +28,6 @@ const client = (session: string) =>
   });
 
 type Message = OpenAI.Chat.Completions.ChatCompletionMessageParam;
-
-/** An agent's history after `steps` file reads: long enough for memory to compact. */
-function history(steps: number): Message[] {
-  const messages: Message[] = [{ role: 'user', content: 'Fix the failing date test in src/parse.ts.' }];
-  for (let step = 0; step < steps; step += 1) {
-    messages.push({ role: 'assistant', content: `Reading src/file${step}.ts.` });
-    const lines = Array.from(
-      { length: 80 },
-      (_, line) => `export const value${step}_${line} = parseDate("2024-0${(line % 9) + 1}-1${line % 9}");`,
-    );
-    messages.push({ role: 'user', content: lines.join('\n') });
-  }
-  return messages;
-}
 
 const ask = (session: string, messages: Message[]) =>
   client(session).chat.completions.create({ model: 'mock-model', max_tokens: 100, messages });
@@ -78,8 +46,8 @@ async function readState(): Promise<DashboardState> {
 describe('the proxy dashboard with @ballast/killswitch and @ballast/memory', () => {
   describe('when an agent session made calls', () => {
     it("shows one session with the killswitch's spend and steps and memory's tokens saved", async () => {
-      await ask('dash-agent', history(1));
-      await ask('dash-agent', history(10));
+      await ask('dash-agent', agentHistory(1));
+      await ask('dash-agent', agentHistory(10));
       const state = await readState();
       const session = state.sessions.find((candidate) => candidate.session === 'dash-agent');
       expect(session).toMatchObject({
@@ -104,9 +72,12 @@ describe('the proxy dashboard with @ballast/killswitch and @ballast/memory', () 
 
   describe('when an operator kills a session and it calls again', () => {
     it('shows it killed, with the kill and one denial in the events, then revived', async () => {
-      await ask('dash-runaway', history(1));
+      await ask('dash-runaway', agentHistory(1));
       expect((await admin('/admin/kill', { session: 'dash-runaway', reason: 'looping' })).status).toBe(200);
-      await expect(ask('dash-runaway', history(1))).rejects.toMatchObject({ status: 403, code: 'killed' });
+      await expect(ask('dash-runaway', agentHistory(1))).rejects.toMatchObject({
+        status: 403,
+        code: 'killed',
+      });
       let state = await readState();
       expect(state.sessions.find((session) => session.session === 'dash-runaway')).toMatchObject({
         killed: true,
@@ -145,7 +116,7 @@ describe('the proxy dashboard with @ballast/killswitch and @ballast/memory', () 
       try {
         const first = await nextState();
         expect(first.sessions.some((session) => session.session === 'dash-live')).toBe(false);
-        await ask('dash-live', history(1));
+        await ask('dash-live', agentHistory(1));
         let next = await nextState();
         while (!next.sessions.some((session) => session.session === 'dash-live' && session.steps === 1))
           next = await nextState();

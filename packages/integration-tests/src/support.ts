@@ -20,10 +20,17 @@ export interface KillswitchStack {
 
 export const adminToken = 'test-admin-token';
 
-/** The mock provider behind a proxy that loads `@ballast/killswitch` by package name. */
+/**
+ * The mock provider behind a proxy that loads `@ballast/killswitch` by package name, after any
+ * `pluginsBefore` (e.g. `@ballast/memory`).
+ */
 export async function startKillswitchStack(
   killswitch: Record<string, unknown>,
-  options: { provider?: MockProvider; pricing?: Record<string, unknown> } = {},
+  options: {
+    provider?: MockProvider;
+    pricing?: Record<string, unknown>;
+    pluginsBefore?: Array<{ use: string; options?: Record<string, unknown> }>;
+  } = {},
 ): Promise<KillswitchStack> {
   const provider = options.provider ?? (await createMockProvider());
   const config = parseConfig(
@@ -32,7 +39,7 @@ export async function startKillswitchStack(
       pricing: options.pricing ?? { 'mock-model': { input: 1, output: 2, maxOutputTokens: 1000 } },
       providers: [{ name: 'mock', type: 'openai', baseUrl: provider.openaiBaseUrl }],
       routes: [{ match: '*', targets: [{ provider: 'mock' }] }],
-      plugins: [{ use: '@ballast/killswitch', options: killswitch }],
+      plugins: [...(options.pluginsBefore ?? []), { use: '@ballast/killswitch', options: killswitch }],
     },
     packageDir,
   );
@@ -114,4 +121,34 @@ export function redisUrl(): string | undefined {
     throw new Error('BALLAST_REQUIRE_REDIS=1 but REDIS_URL is not set: Redis tests must run here');
   }
   return url;
+}
+
+/** An agent's history after `steps` file reads: long enough for memory to compact. */
+export function agentHistory(steps: number): OpenAI.Chat.Completions.ChatCompletionMessageParam[] {
+  const messages: OpenAI.Chat.Completions.ChatCompletionMessageParam[] = [
+    { role: 'user', content: 'Fix the failing date test in src/parse.ts.' },
+  ];
+  for (let step = 0; step < steps; step += 1) {
+    messages.push({ role: 'assistant', content: `Reading src/file${step}.ts.` });
+    const lines = Array.from(
+      { length: 80 },
+      (_, line) => `export const value${step}_${line} = parseDate("2024-0${(line % 9) + 1}-1${line % 9}");`,
+    );
+    messages.push({ role: 'user', content: lines.join('\n') });
+  }
+  return messages;
+}
+
+/** What both dashboard tests run: memory, then the killswitch with a session budget. */
+export function startDashboardStack(
+  price: { input: number; output: number; maxOutputTokens: number },
+  sessionUsd: number,
+): Promise<KillswitchStack> {
+  return startKillswitchStack(
+    { loop: false, budgets: [{ scope: 'session', usd: sessionUsd, requests: 20 }] },
+    {
+      pricing: { 'mock-model': price },
+      pluginsBefore: [{ use: '@ballast/memory', options: { enabled: true, budgetTokens: 600 } }],
+    },
+  );
 }
