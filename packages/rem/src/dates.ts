@@ -232,8 +232,8 @@ export async function parseDue(text: string, now: Date = new Date()): Promise<Pa
   });
 }
 
-function pad(value: number): string {
-  return String(value).padStart(2, '0');
+function pad(value: number, width = 2): string {
+  return String(value).padStart(width, '0');
 }
 
 /**
@@ -246,7 +246,7 @@ export function toLocalIso(date: Date): string {
   const sign = offsetMinutes >= 0 ? '+' : '-';
   const absolute = Math.abs(offsetMinutes);
   return (
-    `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}` +
+    `${pad(date.getFullYear(), 4)}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}` +
     `T${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}` +
     `${sign}${pad(Math.floor(absolute / 60))}:${pad(absolute % 60)}`
   );

@@ -10,9 +10,8 @@ import {
   renderTable,
   toJson,
 } from './output.js';
+import { makeReminder } from './reminder.test-helpers.js';
 import type { ListSummary, ReminderStats } from './reminders.js';
-import { shortId } from './reminders.js';
-import type { Reminder } from './types.js';
 
 // Expected dates are built with local-time constructors, so the tests hold in any zone.
 /** Wednesday 25 November 2026, 10:30 local time. */
@@ -23,27 +22,6 @@ const ANSI_CODE = /\u001b\[\d+m/g;
 
 function stripAnsi(text: string): string {
   return text.replace(ANSI_CODE, '');
-}
-
-function makeReminder(fields: Partial<Reminder> & { uid: string; title: string }): Reminder {
-  return {
-    id: shortId(fields.uid),
-    notes: null,
-    list: 'Reminders',
-    due: null,
-    allDay: false,
-    priority: 0,
-    priorityLabel: 'none',
-    flagged: false,
-    completed: false,
-    completedAt: null,
-    url: null,
-    tags: [],
-    repeat: null,
-    createdAt: null,
-    updatedAt: null,
-    ...fields,
-  };
 }
 
 const OVERDUE = makeReminder({

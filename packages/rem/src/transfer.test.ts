@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { toLocalIso } from './dates.js';
 import { RemError } from './errors.js';
+import { makeReminder as makeTestReminder } from './reminder.test-helpers.js';
 import { shortId } from './reminders.js';
 import {
   CSV_COLUMNS,
@@ -17,25 +18,13 @@ import type { Reminder } from './types.js';
 const FRIDAY_AFTERNOON = toLocalIso(new Date(2026, 10, 27, 15, 0));
 const FRIDAY = toLocalIso(new Date(2026, 10, 27));
 
+/** Exported reminders carry their timestamps. */
 function makeReminder(fields: Partial<Reminder> & { uid: string; title: string }): Reminder {
-  return {
-    id: shortId(fields.uid),
-    notes: null,
-    list: 'Reminders',
-    due: null,
-    allDay: false,
-    priority: 0,
-    priorityLabel: 'none',
-    flagged: false,
-    completed: false,
-    completedAt: null,
-    url: null,
-    tags: [],
-    repeat: null,
+  return makeTestReminder({
     createdAt: '2026-11-20T08:00:00.000Z',
     updatedAt: '2026-11-21T08:00:00.000Z',
     ...fields,
-  };
+  });
 }
 
 /** A reminder with every field set, and text that needs quoting in CSV. */

@@ -180,7 +180,7 @@ describe('createVdirBackend', () => {
 
       expect(error).toMatchObject({
         code: 'REM_UNKNOWN_LIST',
-        message: 'no list "garden"; lists are: home, work',
+        message: 'no list "garden"; lists are: home, work (or create it with: rem lm create "garden")',
         details: { given: 'garden', known: ['home', 'work'] },
       });
     });

@@ -24,6 +24,7 @@ import type {
   ReminderList,
   ReminderRecord,
 } from '../types.js';
+import { unknownListError } from './shared.js';
 
 /** Options of {@link createVdirBackend}. */
 export interface VdirBackendOptions {
@@ -245,11 +246,9 @@ export async function createVdirBackend(options: VdirBackendOptions): Promise<Re
       folders.find((candidate) => candidate.list.name === name) ??
       folders.find((candidate) => candidate.folder === name);
     if (found !== undefined) return found;
-    const known = folders.map((candidate) => candidate.list.name);
-    throw new RemError(
-      'REM_UNKNOWN_LIST',
-      `no list "${name}"; lists are: ${known.length > 0 ? known.join(', ') : '(none yet; create one first)'}`,
-      { details: { given: name, known } },
+    throw unknownListError(
+      name,
+      folders.map((candidate) => candidate.list.name),
     );
   };
 

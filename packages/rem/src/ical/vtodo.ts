@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import ICAL from 'ical.js';
+import { toLocalIso } from '../dates.js';
 import { RemError } from '../errors.js';
 import type { NewReminderRecord, ReminderRecord } from '../types.js';
 
@@ -444,21 +445,6 @@ function badDate(value: string, field: string): RemError {
     `${field} "${value}" is not an ISO 8601 date; write it like 2026-11-25T17:00:00+01:00`,
     { details: { given: value, field } },
   );
-}
-
-function toLocalIso(date: Date): string {
-  const offsetMinutes = -date.getTimezoneOffset();
-  const sign = offsetMinutes < 0 ? '-' : '+';
-  const absolute = Math.abs(offsetMinutes);
-  return (
-    `${pad(date.getFullYear(), 4)}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}` +
-    `T${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}` +
-    `${sign}${pad(Math.floor(absolute / 60))}:${pad(absolute % 60)}`
-  );
-}
-
-function pad(value: number, width = 2): string {
-  return String(value).padStart(width, '0');
 }
 
 function nonEmpty(value: string | null | undefined): string | null {
