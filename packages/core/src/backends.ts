@@ -140,7 +140,7 @@ export function openSqliteDatabase<D extends SqliteDatabase>(
   }
   try {
     db.pragma(`busy_timeout = ${options.busyTimeoutMs}`);
-    db.pragma('journal_mode = WAL');
+    useWriteAheadLog(db, options.busyTimeoutMs);
     db.pragma('synchronous = NORMAL');
     db.exec(options.schema);
     if (db.pragma('user_version', { simple: true }) === 0) db.pragma(`user_version = ${options.version}`);
@@ -149,6 +149,25 @@ export function openSqliteDatabase<D extends SqliteDatabase>(
     throw fail(error);
   }
   return db;
+}
+
+/**
+ * Switches the file to WAL unless it already is. Changing the journal mode can answer SQLITE_BUSY
+ * at once, without waiting out the busy timeout, while another process opens the same new file,
+ * so the switch is retried within that timeout.
+ */
+function useWriteAheadLog(db: SqliteDatabase, busyTimeoutMs: number): void {
+  const deadline = Date.now() + busyTimeoutMs;
+  for (let wait = 5; ; wait = Math.min(wait * 2, 100)) {
+    try {
+      if (db.pragma('journal_mode', { simple: true }) !== 'wal') db.pragma('journal_mode = WAL');
+      return;
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== 'SQLITE_BUSY' || Date.now() >= deadline) throw error;
+      // A synchronous pause: opening is synchronous, and this runs only while another opener holds the lock.
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, wait);
+    }
+  }
 }
 
 /**

@@ -539,6 +539,48 @@ describe('createSqliteMemoryStore', () => {
     });
   });
 
+  describe('when three processes open the same new file at the same instant', () => {
+    it('opens it in every process, every time', async () => {
+      const directory = mkdtempSync(join(tmpdir(), 'ballast-memory-'));
+      const files = 30;
+      try {
+        // Each process opens file i at startAt + i * 60 ms: thirty three-way races on a new file,
+        // where switching it to WAL can be refused at once without waiting out the busy timeout.
+        const startAt = String(Date.now() + 4000);
+        const code = `
+          const { createSqliteMemoryStore } = await import(process.env.STORE_MODULE);
+          let opened = 0;
+          for (let file = 0; file < ${files}; file += 1) {
+            const at = Number(process.env.START_AT) + file * 60;
+            await new Promise((resolve) => setTimeout(resolve, Math.max(0, at - Date.now())));
+            while (Date.now() < at) {}
+            const store = await createSqliteMemoryStore({ path: process.env.DIRECTORY + '/open-' + file + '.db' });
+            await store.append('s', [{ id: process.env.LANE, role: 'user', content: 'hello' }]);
+            await store.close();
+            opened += 1;
+          }
+          process.stdout.write(String(opened));
+        `;
+        const outputs = await Promise.all(
+          ['a', 'b', 'c'].map((lane) =>
+            runNode(code, {
+              STORE_MODULE: sqliteModule,
+              DIRECTORY: directory,
+              START_AT: startAt,
+              LANE: lane,
+            }),
+          ),
+        );
+        expect(outputs.map(Number)).toEqual([files, files, files]);
+        const store = await createSqliteMemoryStore({ path: join(directory, 'open-0.db') });
+        expect(idsOf(await store.turns('s')).sort()).toEqual(['a', 'b', 'c']);
+        await store.close();
+      } finally {
+        rmSync(directory, { recursive: true, force: true });
+      }
+    }, 60_000);
+  });
+
   describe('when three processes append overlapping batches to the same sessions at once', () => {
     it('stores each id once, with each batch kept whole and in order', async () => {
       const directory = mkdtempSync(join(tmpdir(), 'ballast-memory-'));
