@@ -2,7 +2,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
-import { BallastError } from '@ballast/core';
+import { BallastError } from '@ballast/core/errors';
 import { completionScript } from './completion.js';
 import { isUsageError, RemError } from './errors.js';
 import { openBackend } from './open-backend.js';

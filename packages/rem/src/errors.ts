@@ -1,4 +1,4 @@
-import { BallastError, type BallastErrorOptions } from '@ballast/core';
+import { BallastError, type BallastErrorOptions } from '@ballast/core/errors';
 
 /** Every code a {@link RemError} can carry. */
 export type RemErrorCode =

@@ -1,4 +1,4 @@
-import { BallastError } from '@ballast/core';
+import { BallastError } from '@ballast/core/errors';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
