@@ -1,22 +1,12 @@
 import { toLocalIso } from '../dates.js';
 import type { ReminderRecord } from '../types.js';
+import { utcStamp } from './values.js';
 import type { SerializableReminder } from './vtodo.js';
 
 // Writing a new reminder needs none of ical.js's parsing, and loading ical.js costs a `rem add`
 // about 40 ms; this writes the same VCALENDAR that serializeVtodo builds for a fresh record.
 
 const PRODUCT_ID = '-//Ballast//rem//EN';
-
-function pad(value: number, width = 2): string {
-  return String(value).padStart(width, '0');
-}
-
-function utcStamp(date: Date): string {
-  return (
-    `${pad(date.getUTCFullYear(), 4)}${pad(date.getUTCMonth() + 1)}${pad(date.getUTCDate())}` +
-    `T${pad(date.getUTCHours())}${pad(date.getUTCMinutes())}${pad(date.getUTCSeconds())}Z`
-  );
-}
 
 /** TEXT escaping of RFC 5545 §3.3.11; CR LF and bare CR become one line break. */
 function escapeText(value: string): string {

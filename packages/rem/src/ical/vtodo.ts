@@ -3,6 +3,7 @@ import ICAL from 'ical.js';
 import { toLocalIso } from '../dates.js';
 import { RemError } from '../errors.js';
 import type { NewReminderRecord, ReminderRecord } from '../types.js';
+import { nonEmpty, normalizeLineBreaks, sameList, uniqueTags } from './values.js';
 
 type Component = InstanceType<typeof ICAL.Component>;
 type Time = InstanceType<typeof ICAL.Time>;
@@ -445,27 +446,6 @@ function badDate(value: string, field: string): RemError {
     `${field} "${value}" is not an ISO 8601 date; write it like 2026-11-25T17:00:00+01:00`,
     { details: { given: value, field } },
   );
-}
-
-function nonEmpty(value: string | null | undefined): string | null {
-  return value === null || value === undefined || value === '' ? null : value;
-}
-
-function normalizeLineBreaks(value: string): string {
-  return value.replace(/\r\n?/g, '\n');
-}
-
-function uniqueTags(tags: string[]): string[] {
-  const unique: string[] = [];
-  for (const tag of tags) {
-    const trimmed = tag.replace(/[\r\n]+/g, ' ').trim();
-    if (trimmed !== '' && !unique.includes(trimmed)) unique.push(trimmed);
-  }
-  return unique;
-}
-
-function sameList(left: string[], right: string[]): boolean {
-  return left.length === right.length && left.every((value, index) => value === right[index]);
 }
 
 function errorMessage(error: unknown): string {
