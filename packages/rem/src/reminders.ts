@@ -345,6 +345,24 @@ export function createReminders(options: RemindersOptions): Reminders {
   /** Records by uid, for the update paths that need revisions. */
   const loadRecords = async (): Promise<ReminderRecord[]> => backend.reminders();
 
+  /**
+   * resolveIn over the backend's cache when it has one and vouches for the reminders picked, else
+   * over every reminder. An error always comes from the full listing, so it is never stale.
+   */
+  const resolveRecords = async (refs: string[]): Promise<ReminderRecord[]> => {
+    const indexed = await backend.indexed?.();
+    if (indexed !== undefined) {
+      let targets: ReminderRecord[] | undefined;
+      try {
+        targets = resolveIn(indexed.records, refs);
+      } catch {
+        targets = undefined;
+      }
+      if (targets !== undefined && indexed.confirm(targets)) return targets;
+    }
+    return resolveIn(await loadRecords(), refs);
+  };
+
   const resolveIn = (records: ReminderRecord[], refs: string[]): ReminderRecord[] => {
     if (refs.length === 0) {
       throw new RemError('REM_INVALID_INPUT', 'no reminder id was given; run `rem list` to see ids');
@@ -469,7 +487,7 @@ export function createReminders(options: RemindersOptions): Reminders {
   };
 
   const setCompleted = async (refs: string[], completed: boolean): Promise<CompleteResult> => {
-    const targets = resolveIn(await loadRecords(), refs);
+    const targets = await resolveRecords(refs);
     const at = toLocalIso(clock());
     const changed: Reminder[] = [];
     const following: Reminder[] = [];
@@ -549,12 +567,12 @@ export function createReminders(options: RemindersOptions): Reminders {
       return filterReminders(await all(), filter, clock());
     },
     async get(ref) {
-      const [record] = resolveIn(await loadRecords(), [ref]);
+      const [record] = await resolveRecords([ref]);
       if (!record) throw new RemError('REM_NOT_FOUND', `no reminder has id "${ref}"`);
       return present(record);
     },
     async resolve(refs) {
-      return resolveIn(await loadRecords(), refs).map(present);
+      return (await resolveRecords(refs)).map(present);
     },
     async add(input) {
       const named = input.list === undefined ? undefined : (await requireList(input.list)).name;
@@ -656,7 +674,7 @@ export function createReminders(options: RemindersOptions): Reminders {
       return { created, skipped, dryRun: addOptions.dryRun ?? false };
     },
     async update(ref, input) {
-      const [record] = resolveIn(await loadRecords(), [ref]);
+      const [record] = await resolveRecords([ref]);
       if (!record) throw new RemError('REM_NOT_FOUND', `no reminder has id "${ref}"`);
       checkCapabilities(input);
       const next: ReminderRecord = { ...record, tags: [...record.tags] };
@@ -694,7 +712,7 @@ export function createReminders(options: RemindersOptions): Reminders {
     completeWithNext: (refs) => setCompleted(refs, true),
     uncomplete: async (refs) => (await setCompleted(refs, false)).completed,
     async delete(refs) {
-      const targets = resolveIn(await loadRecords(), refs);
+      const targets = await resolveRecords(refs);
       await backend.delete(targets);
       return targets.map(present);
     },

@@ -76,6 +76,14 @@ export interface BackendCapabilities {
   listManagement: boolean;
 }
 
+/** What {@link ReminderBackend.indexed} returns. */
+export interface IndexedReminders {
+  /** Every reminder as last indexed; a file changed since may read differently now. */
+  records: ReminderRecord[];
+  /** Whether the files of `records` are still as indexed (a stat each). */
+  confirm(records: ReminderRecord[]): boolean;
+}
+
 /**
  * The storage under the library. Every method may throw a {@link RemError}; a backend never
  * prints. Records passed in and out are plain data.
@@ -88,6 +96,13 @@ export interface ReminderBackend {
   lists(): Promise<ReminderList[]>;
   /** Every reminder in every list (or in the named lists only). */
   reminders(options?: { lists?: string[] }): Promise<ReminderRecord[]>;
+  /**
+   * Optional: every reminder from a cache, without checking each one, or undefined when the cache
+   * cannot answer. The library resolves ids with it and falls back to reminders() unless the
+   * reminders it picked are confirmed. vdir has one: a thousand stats cost more than the rest of
+   * `rem complete`.
+   */
+  indexed?(): Promise<IndexedReminders | undefined>;
   /** Stores a new reminder in `record.list` (which must exist) and returns it as stored. */
   create(record: NewReminderRecord): Promise<ReminderRecord>;
   /**

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createReminders, shortId } from '../reminders.js';
 import type { ReminderBackend, ReminderRecord } from '../types.js';
 import { createVdirBackend, VDIR_INDEX_FILE, VDIR_JOURNAL_FILE } from './vdir.js';
 
@@ -689,6 +690,138 @@ describe('createVdirBackend journal', () => {
       const records = await reader.reminders();
       await reader.close();
       expect(records.map((record) => record.title)).toEqual([created.title]);
+    });
+  });
+});
+
+describe('createVdirBackend without a stat per file', () => {
+  /** A root with two reminders in `work`, indexed and closed. */
+  async function indexedRoot(): Promise<{ root: string; records: ReminderRecord[] }> {
+    const root = await makeRoot('work', 'home');
+    const writer = await openBackend(root);
+    await writer.create({ title: 'Alpha', list: 'work' });
+    await writer.create({ title: 'Beta', list: 'work' });
+    const records = await writer.reminders();
+    await writer.close();
+    return { root, records };
+  }
+
+  describe('when every file is indexed', () => {
+    it('indexed() answers what reminders() does, and confirm() vouches for untouched files', async () => {
+      const { root, records } = await indexedRoot();
+      const backend = await openBackend(root);
+
+      const indexed = await backend.indexed?.();
+
+      expect(indexed?.records).toEqual(records);
+      expect(indexed?.confirm(records)).toBe(true);
+    });
+  });
+
+  describe('when a file was edited in place after indexing', () => {
+    it('confirm() refuses that file and still vouches for the others', async () => {
+      const { root, records } = await indexedRoot();
+      const [alpha, beta] = records as [ReminderRecord, ReminderRecord];
+      const backend = await openBackend(root);
+      const indexed = await backend.indexed?.();
+      const path = join(root, 'work', `${alpha.uid}.ics`);
+      await writeFile(path, (await readFile(path, 'utf8')).replace('SUMMARY:Alpha', 'SUMMARY:Gamma'));
+      const later = new Date(Date.now() + 5_000);
+      await utimes(path, later, later);
+
+      expect(indexed?.confirm([alpha])).toBe(false);
+      expect(indexed?.confirm([beta])).toBe(true);
+    });
+
+    it('rem complete by id reads the file as it is now and completes that', async () => {
+      const { root, records } = await indexedRoot();
+      const alpha = records.find((record) => record.title === 'Alpha') as ReminderRecord;
+      const path = join(root, 'work', `${alpha.uid}.ics`);
+      await writeFile(path, (await readFile(path, 'utf8')).replace('SUMMARY:Alpha', 'SUMMARY:Gamma'));
+      const later = new Date(Date.now() + 5_000);
+      await utimes(path, later, later);
+      const reminders = createReminders({ backend: await openBackend(root) });
+
+      const [done] = await reminders.complete([shortId(alpha.uid)]);
+
+      expect(done).toMatchObject({ title: 'Gamma', completed: true });
+      expect(await readFile(path, 'utf8')).toMatch(/SUMMARY:Gamma\r\n[\s\S]*STATUS:COMPLETED/);
+    });
+  });
+
+  describe('when a file is not in the index yet', () => {
+    it('indexed() reads it, as a full listing would, and indexes it', async () => {
+      const { root } = await indexedRoot();
+      await writeFile(join(root, 'home', 'added.ics'), todoText('added', 'Added'));
+      const backend = await openBackend(root);
+
+      const indexed = await backend.indexed?.();
+      const added = indexed?.records.find((record) => record.uid === 'added');
+
+      expect(added).toMatchObject({ title: 'Added', list: 'home' });
+      const byUid = (records: ReminderRecord[] = []): ReminderRecord[] =>
+        [...records].sort((left, right) => left.uid.localeCompare(right.uid));
+      expect(byUid(indexed?.records)).toEqual(byUid(await backend.reminders()));
+      expect(indexed?.confirm([added as ReminderRecord])).toBe(true);
+    });
+  });
+
+  describe('when another program moved a file after it was listed', () => {
+    it('update finds it again and writes it where the record says', async () => {
+      const { root } = await indexedRoot();
+      const backend = await openBackend(root);
+      const alpha = (await backend.reminders()).find((record) => record.title === 'Alpha') as ReminderRecord;
+      await rename(join(root, 'work', `${alpha.uid}.ics`), join(root, 'home', `${alpha.uid}.ics`));
+
+      const updated = await backend.update({ ...alpha, title: 'Alpha, edited' });
+
+      expect(updated).toMatchObject({ title: 'Alpha, edited', list: 'work' });
+      expect(await icsFiles(join(root, 'home'))).toEqual([]);
+      expect((await backend.reminders()).map((record) => record.title).sort()).toEqual([
+        'Alpha, edited',
+        'Beta',
+      ]);
+    });
+  });
+
+  describe('when another program changed a file after it was listed', () => {
+    it('update refuses with REM_CONFLICT rather than write over it', async () => {
+      const { root } = await indexedRoot();
+      const backend = await openBackend(root);
+      const [alpha] = (await backend.reminders()) as [ReminderRecord];
+      const path = join(root, 'work', `${alpha.uid}.ics`);
+      const theirs = todoText(alpha.uid, 'Theirs');
+      await writeFile(path, theirs);
+
+      const error = await captureError(() => backend.update({ ...alpha, completed: true }));
+
+      expect(error).toMatchObject({ code: 'REM_CONFLICT' });
+      expect(await readFile(path, 'utf8')).toBe(theirs);
+    });
+  });
+
+  describe('when a plain file another program wrote is completed', () => {
+    it('changes the completion lines and keeps every other line as it was written', async () => {
+      const root = await makeRoot('work');
+      const path = join(root, 'work', 'theirs.ics');
+      const theirs = todoText('theirs', 'Keep me', [
+        'x-lower-case:kept as written',
+        'DESCRIPTION:a description long enough that the other program folded it at forty',
+        ' characters, which ical.js would refold',
+        'STATUS:NEEDS-ACTION',
+      ]);
+      await writeFile(path, theirs);
+      const backend = await openBackend(root);
+      const [record] = (await backend.reminders()) as [ReminderRecord];
+
+      const updated = await backend.update({ ...record, completed: true, completedAt: null });
+      const text = await readFile(path, 'utf8');
+
+      expect(updated).toMatchObject({ completed: true, title: 'Keep me' });
+      expect(text).toContain('\r\nx-lower-case:kept as written\r\n');
+      expect(text).toContain('folded it at forty\r\n characters, which');
+      expect(text).toMatch(/\r\nSTATUS:COMPLETED\r\n/);
+      expect((await backend.reminders())[0]).toEqual(updated);
     });
   });
 });

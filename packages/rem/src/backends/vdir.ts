@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { RemError } from '../errors.js';
 import type {
   BackendCapabilities,
+  IndexedReminders,
   NewReminderRecord,
   ReminderBackend,
   ReminderList,
@@ -92,6 +93,15 @@ interface ListFolder {
   readonly entries: Dirent[];
 }
 
+/** A file to read: new, or changed since it was indexed, with its stat taken before the read. */
+interface StaleFile {
+  key: string;
+  folder: ListFolder;
+  fileName: string;
+  path: string;
+  stats: Stats;
+}
+
 interface StoredItem {
   key: string;
   folder: ListFolder;
@@ -131,6 +141,8 @@ export async function createVdirBackend(options: VdirBackendOptions): Promise<Re
   const indexPath = join(root, VDIR_INDEX_FILE);
   let index: Map<string, IndexEntry> | null = null;
   let vtodoModule: VtodoModule | null = null;
+  /** The items of the last scan of every list, for {@link locate}. */
+  let lastItems: StoredItem[] = [];
 
   // ical.js takes tens of milliseconds to load, so only a parse or a write pays for it.
   const loadVtodo = async (): Promise<VtodoModule> => {
@@ -252,6 +264,51 @@ export async function createVdirBackend(options: VdirBackendOptions): Promise<Re
     );
   };
 
+  /**
+   * Reads and parses files that are new or changed since indexed, and indexes them: the `stats`
+   * given were taken before the read, so a write in between leaves a stale stat and the next scan
+   * parses again rather than trusting old content. Returns the ones that parsed.
+   */
+  const readFiles = async (stale: StaleFile[], cache: Map<string, IndexEntry>): Promise<StoredItem[]> => {
+    // Plain files are read without ical.js; only what needs it (a TZID, an RRULE) loads it.
+    const { quickParseVtodo } = await import('../ical/quick-vtodo.js');
+    const items: StoredItem[] = [];
+    for (const file of stale) {
+      let bytes: Buffer;
+      try {
+        bytes = readFileSync(file.path);
+      } catch (error) {
+        if (isMissing(error)) continue;
+        throw error;
+      }
+      let record: StoredRecord | null = null;
+      try {
+        const text = bytes.toString('utf8');
+        const list = file.folder.list.name;
+        record = toStored(quickParseVtodo(text, list) ?? (await loadVtodo()).parseVtodo(text, list));
+      } catch {
+        // Not a reminder we can read: skip it, leave the file alone, retry when it changes.
+      }
+      const entry: IndexEntry = [
+        file.stats.mtimeMs,
+        file.stats.size,
+        file.stats.ino,
+        hashBytes(bytes),
+        record,
+      ];
+      cache.set(file.key, entry);
+      if (record !== null) {
+        items.push({
+          key: file.key,
+          folder: file.folder,
+          fileName: file.fileName,
+          record: toRecord(entry, file.folder.list.name),
+        });
+      }
+    }
+    return items;
+  };
+
   const scan = async (listNames?: string[]): Promise<StoredItem[]> => {
     const folders = listFolders();
     const selected =
@@ -260,8 +317,7 @@ export async function createVdirBackend(options: VdirBackendOptions): Promise<Re
     let changed = false;
     const items: StoredItem[] = [];
     const seen = new Set<string>();
-    const stale: Array<{ key: string; folder: ListFolder; fileName: string; path: string; stats: Stats }> =
-      [];
+    const stale: StaleFile[] = [];
 
     for (const folder of selected) {
       for (const entry of folder.entries) {
@@ -291,44 +347,8 @@ export async function createVdirBackend(options: VdirBackendOptions): Promise<Re
     }
 
     if (stale.length > 0) {
-      // Plain files are read without ical.js; only what needs it (a TZID, an RRULE) loads it.
-      const { quickParseVtodo } = await import('../ical/quick-vtodo.js');
-      for (const file of stale) {
-        let bytes: Buffer;
-        try {
-          bytes = readFileSync(file.path);
-        } catch (error) {
-          if (isMissing(error)) continue;
-          throw error;
-        }
-        // stats were taken before the read: a write in between leaves a stale stat, so the next
-        // scan parses again rather than trusting old content.
-        let record: StoredRecord | null = null;
-        try {
-          const text = bytes.toString('utf8');
-          const list = file.folder.list.name;
-          record = toStored(quickParseVtodo(text, list) ?? (await loadVtodo()).parseVtodo(text, list));
-        } catch {
-          // Not a reminder we can read: skip it, leave the file alone, retry when it changes.
-        }
-        const entry: IndexEntry = [
-          file.stats.mtimeMs,
-          file.stats.size,
-          file.stats.ino,
-          hashBytes(bytes),
-          record,
-        ];
-        cache.set(file.key, entry);
-        changed = true;
-        if (record !== null) {
-          items.push({
-            key: file.key,
-            folder: file.folder,
-            fileName: file.fileName,
-            record: toRecord(entry, file.folder.list.name),
-          });
-        }
-      }
+      items.push(...(await readFiles(stale, cache)));
+      changed = true;
     }
 
     const selectedFolders = new Set(selected.map((folder) => folder.folder));
@@ -341,7 +361,63 @@ export async function createVdirBackend(options: VdirBackendOptions): Promise<Re
       }
     }
     if (changed) saveIndex();
-    return items.sort((left, right) => (left.key < right.key ? -1 : left.key > right.key ? 1 : 0));
+    items.sort((left, right) => (left.key < right.key ? -1 : left.key > right.key ? 1 : 0));
+    if (listNames === undefined) lastItems = items;
+    return items;
+  };
+
+  /**
+   * Every reminder as the index has it, for files the folders still hold, without a stat per file
+   * (a file not indexed yet is read now). `confirm` stats the files of the records named and
+   * answers whether they are still as indexed.
+   */
+  const indexed = async (): Promise<IndexedReminders> => {
+    const cache = loadIndex();
+    const items: StoredItem[] = [];
+    const fresh: StaleFile[] = [];
+    for (const folder of listFolders()) {
+      for (const entry of folder.entries) {
+        const fileName = entry.name;
+        if (!fileName.endsWith('.ics') || fileName.startsWith('.')) continue;
+        if (!entry.isFile() && !entry.isSymbolicLink()) continue;
+        const key = `${folder.folder}/${fileName}`;
+        const cached = cache.get(key);
+        if (cached === undefined) {
+          // A file another tool just added: read it now, as a scan would.
+          const path = `${folder.path}/${fileName}`;
+          const stats = statSync(path, { throwIfNoEntry: false });
+          if (stats?.isFile()) fresh.push({ key, folder, fileName, path, stats });
+        } else if (cached[4] !== null) {
+          items.push({ key, folder, fileName, record: toRecord(cached, folder.list.name) });
+        }
+      }
+    }
+    if (fresh.length > 0) {
+      items.push(...(await readFiles(fresh, cache)));
+      saveIndex();
+    }
+    return {
+      records: items.map((item) => item.record),
+      confirm: (records) => {
+        for (const record of records) {
+          const item = findItem(items, record.uid);
+          const cached = item === undefined ? undefined : cache.get(item.key);
+          if (item === undefined || cached === undefined) return false;
+          const stats = statSync(`${item.folder.path}/${item.fileName}`, { throwIfNoEntry: false });
+          if (
+            stats === undefined ||
+            !stats.isFile() ||
+            stats.mtimeMs !== cached[0] ||
+            stats.size !== cached[1] ||
+            stats.ino !== cached[2]
+          ) {
+            return false;
+          }
+        }
+        lastItems = items;
+        return true;
+      },
+    };
   };
 
   const findItem = (items: StoredItem[], uid: string): StoredItem | undefined =>
@@ -388,6 +464,27 @@ export async function createVdirBackend(options: VdirBackendOptions): Promise<Re
     return toRecord(entry, folder.list.name);
   };
 
+  /**
+   * The file holding `record` and its text, checked against `record.revision`. The file found by
+   * the last full scan (or confirmed lookup) is read directly when it was at that same revision:
+   * the content check is what makes that safe. Otherwise, or when that read fails, a scan finds it.
+   */
+  const locate = async (
+    record: ReminderRecord,
+  ): Promise<{ item: StoredItem; previous: { text: string; revision: string } }> => {
+    const known = record.revision === undefined ? undefined : findItem(lastItems, record.uid);
+    if (known !== undefined && known.record.revision === record.revision) {
+      try {
+        return { item: known, previous: readChecked(known, record.revision) };
+      } catch {
+        // Moved, deleted or changed since: the scan below finds out which.
+      }
+    }
+    const item = findItem(await scan(), record.uid);
+    if (item === undefined) throw notFound([record.uid]);
+    return { item, previous: readChecked(item, record.revision) };
+  };
+
   const backend: ReminderBackend = {
     name: 'vdir',
     capabilities,
@@ -395,6 +492,8 @@ export async function createVdirBackend(options: VdirBackendOptions): Promise<Re
     lists: () => guard(async () => listFolders().map((folder) => folder.list)),
 
     reminders: (query = {}) => guard(async () => (await scan(query.lists)).map((item) => item.record)),
+
+    indexed: () => guard(async () => indexed()),
 
     create: (record: NewReminderRecord) =>
       guard(async () => {
@@ -422,13 +521,18 @@ export async function createVdirBackend(options: VdirBackendOptions): Promise<Re
 
     update: (record: ReminderRecord) =>
       guard(async () => {
-        const items = await scan();
-        const item = findItem(items, record.uid);
-        if (item === undefined) throw notFound([record.uid]);
+        const { item, previous } = await locate(record);
         const target = findFolder(listFolders(), record.list);
-        const previous = readChecked(item, record.revision);
-        const { serializeVtodo } = await loadVtodo();
-        const text = serializeVtodo(record, previous.text, { now: clock() });
+        const now = clock();
+        // A completion is patched line by line; anything else goes through ical.js.
+        const [{ quickPatchVtodo }, { quickParseVtodo }] = await Promise.all([
+          import('../ical/quick-patch.js'),
+          import('../ical/quick-vtodo.js'),
+        ]);
+        const patched =
+          target.folder === item.folder.folder ? quickPatchVtodo(record, previous.text, now) : undefined;
+        const text = patched ?? (await loadVtodo()).serializeVtodo(record, previous.text, { now });
+        const known = patched === undefined ? undefined : quickParseVtodo(text, target.list.name);
         // Checked again just before the file is replaced, to narrow the window for a lost update.
         const revision = previous.revision;
         let stored: ReminderRecord;
@@ -436,7 +540,7 @@ export async function createVdirBackend(options: VdirBackendOptions): Promise<Re
           const written = writeAtomically(item.folder.path, item.fileName, text, () =>
             readChecked(item, revision),
           );
-          stored = await remember(target, written, text);
+          stored = await remember(target, written, text, known);
         } else {
           const written = writeExclusively(target.path, item.fileName, text);
           try {
@@ -456,16 +560,20 @@ export async function createVdirBackend(options: VdirBackendOptions): Promise<Re
     delete: (records: ReminderRecord[]) =>
       guard(async () => {
         if (records.length === 0) return;
-        const items = await scan();
-        const found = records.map((record) => ({ record, item: findItem(items, record.uid) }));
-        const missing = found.filter((pair) => pair.item === undefined).map((pair) => pair.record.uid);
-        if (missing.length > 0) throw notFound(missing);
-        for (const { record, item } of found) {
-          if (item !== undefined && record.revision !== undefined) readChecked(item, record.revision);
+        // Every file is found and checked before any is removed.
+        const found: Array<{ item: StoredItem }> = [];
+        const missing: string[] = [];
+        for (const record of records) {
+          try {
+            found.push(await locate(record));
+          } catch (error) {
+            if (!RemError.isInstance(error) || error.code !== 'REM_NOT_FOUND') throw error;
+            missing.push(record.uid);
+          }
         }
+        if (missing.length > 0) throw notFound(missing);
         const cache = loadIndex();
         for (const { item } of found) {
-          if (item === undefined) continue;
           unlinkQuietly(join(item.folder.path, item.fileName));
           cache.delete(item.key);
         }
