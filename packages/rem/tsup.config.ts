@@ -9,7 +9,7 @@ const SOURCE = resolve(dirname(fileURLToPath(import.meta.url)), 'src');
 
 // What the CLI loads only when a command needs it, each its own file in dist/: the other backends,
 // the iCalendar code over ical.js, the memory backend (tests), recurrence, import/export and the MCP server. Everything else a
-// vdir command runs (the vdir backend, the plain-VTODO reader and writers) is in dist/cli.js itself.
+// vdir command runs (the vdir backend, the plain-VTODO reader and writers) is in dist/cli.cjs itself.
 const LAZY: Record<string, string> = {
   'backends/caldav': 'cli-caldav',
   'backends/eventkit': 'cli-eventkit',
@@ -37,21 +37,30 @@ const lazyFiles: Plugin = {
   },
 };
 
+const cliBuild = {
+  clean: false,
+  dts: false,
+  splitting: false,
+  // Whitespace and syntax only, so stack traces keep their names: V8 parses a third less.
+  minifyWhitespace: true,
+  minifySyntax: true,
+  noExternal: ['@ballast/core'],
+  esbuildPlugins: [lazyFiles],
+} satisfies Options;
+
 // The library keeps its dependencies external and is split (index and mcp share code). The CLI is
 // bundled with the part of core it uses (BallastError) and not split: one file for a vdir command,
 // plus the lazy ones above, each bundled whole. Duplicated helpers are fine: errors are recognised
 // by BallastError.isInstance, not by class identity.
+//
+// dist/cli.cjs is CommonJS: on Node 20 a CommonJS main starts about 8 ms sooner than an ES module
+// one (the ESM loader's resolve and link steps), a quarter of a warm `rem list`. Its import() calls
+// still load the lazy files, which stay ES modules.
 export default [
   createTsupConfig({ entry: ['src/index.ts', 'src/mcp.ts'], clean: false, splitting: true }),
   createTsupConfig({
-    entry: {
-      cli: 'src/cli.ts',
-      ...Object.fromEntries(Object.entries(LAZY).map(([source, file]) => [file, `src/${source}.ts`])),
-    },
-    clean: false,
-    dts: false,
-    splitting: false,
-    noExternal: ['@ballast/core'],
-    esbuildPlugins: [lazyFiles],
+    ...cliBuild,
+    entry: Object.fromEntries(Object.entries(LAZY).map(([source, file]) => [file, `src/${source}.ts`])),
   }),
+  createTsupConfig({ ...cliBuild, entry: { cli: 'src/cli.ts' }, format: ['cjs'] }),
 ];

@@ -2,7 +2,7 @@
 // loopback), and the library's in-process latency. All measured in one run; see bench/README.md for
 // what each number means.
 //
-//   pnpm --filter @ballast/rem build              the CLI rows time dist/cli.js: build it first
+//   pnpm --filter @ballast/rem build              the CLI rows time dist/cli.cjs: build it first
 //   node --import tsx bench/rem.bench.ts          the bench (about 70 s), tables + markdown
 //   node --import tsx bench/rem.bench.ts --json   the same, one JSON object on stdout
 //   ... --keep-env                                pass NODE_EXTRA_CA_CERTS on to the children
@@ -33,7 +33,7 @@ import { createReminders, type Reminders, shortId } from '../src/reminders.js';
 import type { NewReminderRecord, ReminderBackend } from '../src/types.js';
 
 const PACKAGE_DIR = dirname(dirname(fileURLToPath(import.meta.url)));
-const CLI = join(PACKAGE_DIR, 'dist', 'cli.js');
+const CLI = join(PACKAGE_DIR, 'dist', 'cli.cjs');
 
 const LISTS = 10;
 const PER_LIST = 100;
@@ -166,7 +166,7 @@ async function eachConcurrently<T>(
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
-/** The newest mtime of the package's non-test sources, to tell a stale dist/cli.js. */
+/** The newest mtime of the package's non-test sources, to tell a stale dist/cli.cjs. */
 function newestSource(folder: string): { path: string; mtimeMs: number } {
   let newest = { path: '', mtimeMs: 0 };
   for (const entry of readdirSync(folder, { withFileTypes: true })) {
@@ -854,7 +854,7 @@ async function main(): Promise<void> {
   const newest = newestSource(join(PACKAGE_DIR, 'src'));
   if (newest.mtimeMs > statSync(CLI).mtimeMs) {
     warnings.push(
-      `dist/cli.js is older than ${newest.path.slice(PACKAGE_DIR.length + 1)}: the process rows time the old build (run \`pnpm --filter @ballast/rem build\`)`,
+      `dist/cli.cjs is older than ${newest.path.slice(PACKAGE_DIR.length + 1)}: the process rows time the old build (run \`pnpm --filter @ballast/rem build\`)`,
     );
   }
 

@@ -8,7 +8,7 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { COMMANDS } from './completion.js';
 import type { Reminder } from './types.js';
 
-const cliPath = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+const cliPath = fileURLToPath(new URL('../dist/cli.cjs', import.meta.url));
 
 interface RunResult {
   code: number;

@@ -1101,4 +1101,7 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   throw error;
 });
 
-process.exitCode = await main();
+// Not a top-level await: the CLI ships as CommonJS (see tsup.config.ts).
+void main().then((code) => {
+  process.exitCode = code;
+});

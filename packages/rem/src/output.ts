@@ -49,7 +49,9 @@ export function createPaint(enabled: boolean): Paint {
 const ANSI = /\u001b\[\d+m/g;
 
 function visibleLength(text: string): number {
-  return text.replace(ANSI, '').length;
+  // Most cells hold no colour: skip the regular expression for them (a thousand-row table has
+  // thousands of cells, each measured twice).
+  return text.includes('\u001b') ? text.replace(ANSI, '').length : text.length;
 }
 
 function truncate(text: string, width: number): string {
@@ -80,6 +82,19 @@ export function renderTable(header: string[], rows: string[][]): string {
 const WEEKDAY_NAMES = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
 const MONTH_NAMES = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
+// A table asks for the start of the same day once per row.
+let today: { now: number; start: number } | undefined;
+
+function startOfToday(now: Date): number {
+  if (today?.now !== now.getTime()) {
+    today = {
+      now: now.getTime(),
+      start: new Date(now.getFullYear(), now.getMonth(), now.getDate()).getTime(),
+    };
+  }
+  return today.start;
+}
+
 /**
  * A due time for people: `today 17:00`, `tomorrow`, `Fri 28 Nov`, `2027-01-05 09:00`.
  * @param reminder the reminder
@@ -90,9 +105,7 @@ export function humanDue(reminder: Pick<Reminder, 'due' | 'allDay'>, now: Date):
   if (!reminder.due) return '';
   const due = new Date(reminder.due);
   const dayDelta = Math.round(
-    (new Date(due.getFullYear(), due.getMonth(), due.getDate()).getTime() -
-      new Date(now.getFullYear(), now.getMonth(), now.getDate()).getTime()) /
-      86_400_000,
+    (new Date(due.getFullYear(), due.getMonth(), due.getDate()).getTime() - startOfToday(now)) / 86_400_000,
   );
   const time = reminder.allDay
     ? ''
