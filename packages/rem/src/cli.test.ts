@@ -1,10 +1,10 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { COMMANDS } from './completion.js';
 import type { Reminder } from './types.js';
 
@@ -17,6 +17,8 @@ interface RunResult {
 }
 
 let root: string;
+/** XDG_CACHE_HOME of every run: the bin keeps V8's code cache there, out of the user's home. */
+let cacheHome: string;
 
 function rem(args: string[], input?: string): Promise<RunResult> {
   return new Promise((resolve) => {
@@ -24,7 +26,14 @@ function rem(args: string[], input?: string): Promise<RunResult> {
       process.execPath,
       [cliPath, ...args],
       {
-        env: { ...process.env, REM_BACKEND: 'vdir', REM_VDIR: root, NO_COLOR: '1', REM_DEFAULT_LIST: '' },
+        env: {
+          ...process.env,
+          REM_BACKEND: 'vdir',
+          REM_VDIR: root,
+          NO_COLOR: '1',
+          REM_DEFAULT_LIST: '',
+          XDG_CACHE_HOME: cacheHome,
+        },
         timeout: 20_000,
       },
       (error, stdout, stderr) => {
@@ -44,9 +53,14 @@ async function remJson<T>(args: string[]): Promise<T> {
   return JSON.parse(result.stdout) as T;
 }
 
-beforeAll(() => {
+beforeAll(async () => {
   if (!existsSync(cliPath))
     throw new Error(`build @ballast/rem first (pnpm --filter @ballast/rem build): ${cliPath} is missing`);
+  cacheHome = await mkdtemp(join(tmpdir(), 'rem-cli-cache-'));
+});
+
+afterAll(async () => {
+  await rm(cacheHome, { recursive: true, force: true });
 });
 
 beforeEach(async () => {
@@ -58,6 +72,43 @@ afterEach(async () => {
 });
 
 describe('rem (CLI)', () => {
+  describe("when it starts through V8's code cache", () => {
+    const cacheFiles = async (): Promise<string[]> =>
+      (await readdir(join(cacheHome, 'rem')).catch(() => [] as string[])).filter((name) =>
+        name.endsWith('.v8cache'),
+      );
+
+    it('saves the cache on the first run and reuses it after, with the same output', async () => {
+      await rm(join(cacheHome, 'rem'), { recursive: true, force: true });
+      await rem(['lm', 'create', 'Work']);
+      await rem(['add', 'Cached', '--list', 'Work']);
+      const files = await cacheFiles();
+      expect(files).toHaveLength(1);
+      const path = join(cacheHome, 'rem', files[0] as string);
+      const saved = await stat(path);
+
+      const [first, second] = [await rem(['list', '-o', 'plain']), await rem(['list', '-o', 'plain'])];
+
+      expect(first).toMatchObject({ code: 0, stderr: '' });
+      expect(second).toEqual(first);
+      expect(first.stdout).toContain('Cached');
+      // Accepted, so not written again.
+      expect((await stat(path)).mtimeMs).toBe(saved.mtimeMs);
+    });
+
+    it('runs past a corrupt cache and replaces it', async () => {
+      await rem(['--version']);
+      const [file] = await cacheFiles();
+      const path = join(cacheHome, 'rem', file as string);
+      await writeFile(path, 'not a V8 code cache');
+
+      const result = await rem(['--version']);
+
+      expect(result).toEqual({ code: 0, stdout: '0.1.0\n', stderr: '' });
+      expect((await readFile(path)).toString('latin1')).not.toBe('not a V8 code cache');
+    });
+  });
+
   describe('when adding and listing', () => {
     it('prints JSON items with every field of the contract', async () => {
       await rem(['lm', 'create', 'Work']);
