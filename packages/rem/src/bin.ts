@@ -3,7 +3,15 @@
 // rem's cache folder, so a command does not compile the same ~90 KB of JavaScript every time it
 // starts: that compile was ~2.5 ms of a 40 ms `rem complete`. The first run, and any run after the
 // bundle or Node changed, compiles as usual and saves the cache when it exits.
-import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { join } from 'node:path';

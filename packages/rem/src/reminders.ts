@@ -2,6 +2,7 @@ import { unknownListError } from './backends/shared.js';
 import { daysAfter, parseDue, startOfDay, toLocalIso } from './dates.js';
 import { RemError } from './errors.js';
 import type {
+  IndexedReminder,
   NewReminderRecord,
   PriorityLabel,
   Reminder,
@@ -354,22 +355,22 @@ export function createReminders(options: RemindersOptions): Reminders {
     if (indexed !== undefined) {
       let targets: ReminderRecord[] | undefined;
       try {
-        targets = resolveIn(indexed.records, refs);
+        targets = indexed.confirm(resolveIn(indexed.entries, refs));
       } catch {
         targets = undefined;
       }
-      if (targets !== undefined && indexed.confirm(targets)) return targets;
+      if (targets !== undefined) return targets;
     }
     return resolveIn(await loadRecords(), refs);
   };
 
-  const resolveIn = (records: ReminderRecord[], refs: string[]): ReminderRecord[] => {
+  const resolveIn = <T extends IndexedReminder>(records: T[], refs: string[]): T[] => {
     if (refs.length === 0) {
       throw new RemError('REM_INVALID_INPUT', 'no reminder id was given; run `rem list` to see ids');
     }
     const withIds = records.map((record) => ({ record, id: shortId(record.uid) }));
     const problems: string[] = [];
-    const found: ReminderRecord[] = [];
+    const found: T[] = [];
     let ambiguous = false;
     for (const ref of refs) {
       const wanted = ref.trim().toLowerCase();

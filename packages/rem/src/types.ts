@@ -76,12 +76,21 @@ export interface BackendCapabilities {
   listManagement: boolean;
 }
 
+/** A reminder as a cache last saw it: enough to resolve an id. */
+export interface IndexedReminder {
+  uid: string;
+  title: string;
+}
+
 /** What {@link ReminderBackend.indexed} returns. */
 export interface IndexedReminders {
   /** Every reminder as last indexed; a file changed since may read differently now. */
-  records: ReminderRecord[];
-  /** Whether the files of `records` are still as indexed (a stat each). */
-  confirm(records: ReminderRecord[]): boolean;
+  entries: IndexedReminder[];
+  /**
+   * The whole records of `entries` (some of those above), when their files are still as indexed
+   * (a stat each); undefined when one is not.
+   */
+  confirm(entries: IndexedReminder[]): ReminderRecord[] | undefined;
 }
 
 /**

@@ -707,14 +707,17 @@ describe('createVdirBackend without a stat per file', () => {
   }
 
   describe('when every file is indexed', () => {
-    it('indexed() answers what reminders() does, and confirm() vouches for untouched files', async () => {
+    it('indexed() names what reminders() lists, and confirm() gives their records back', async () => {
       const { root, records } = await indexedRoot();
       const backend = await openBackend(root);
 
       const indexed = await backend.indexed?.();
+      const entries = indexed?.entries ?? [];
 
-      expect(indexed?.records).toEqual(records);
-      expect(indexed?.confirm(records)).toBe(true);
+      expect(entries.map(({ uid, title }) => ({ uid, title }))).toEqual(
+        records.map(({ uid, title }) => ({ uid, title })),
+      );
+      expect(indexed?.confirm(entries)).toEqual(records);
     });
   });
 
@@ -724,13 +727,15 @@ describe('createVdirBackend without a stat per file', () => {
       const [alpha, beta] = records as [ReminderRecord, ReminderRecord];
       const backend = await openBackend(root);
       const indexed = await backend.indexed?.();
+      const entry = (uid: string) => indexed?.entries.filter((candidate) => candidate.uid === uid) ?? [];
       const path = join(root, 'work', `${alpha.uid}.ics`);
       await writeFile(path, (await readFile(path, 'utf8')).replace('SUMMARY:Alpha', 'SUMMARY:Gamma'));
       const later = new Date(Date.now() + 5_000);
       await utimes(path, later, later);
 
-      expect(indexed?.confirm([alpha])).toBe(false);
-      expect(indexed?.confirm([beta])).toBe(true);
+      expect(indexed?.confirm(entry(alpha.uid))).toBeUndefined();
+      expect(indexed?.confirm([...entry(alpha.uid), ...entry(beta.uid)])).toBeUndefined();
+      expect(indexed?.confirm(entry(beta.uid))).toEqual([beta]);
     });
 
     it('rem complete by id reads the file as it is now and completes that', async () => {
@@ -756,13 +761,13 @@ describe('createVdirBackend without a stat per file', () => {
       const backend = await openBackend(root);
 
       const indexed = await backend.indexed?.();
-      const added = indexed?.records.find((record) => record.uid === 'added');
+      const added = indexed?.entries.filter((entry) => entry.uid === 'added') ?? [];
 
-      expect(added).toMatchObject({ title: 'Added', list: 'home' });
-      const byUid = (records: ReminderRecord[] = []): ReminderRecord[] =>
-        [...records].sort((left, right) => left.uid.localeCompare(right.uid));
-      expect(byUid(indexed?.records)).toEqual(byUid(await backend.reminders()));
-      expect(indexed?.confirm([added as ReminderRecord])).toBe(true);
+      expect(added.map((entry) => entry.title)).toEqual(['Added']);
+      expect(indexed?.entries.map((entry) => entry.uid).sort()).toEqual(
+        (await backend.reminders()).map((record) => record.uid).sort(),
+      );
+      expect(indexed?.confirm(added)).toEqual([expect.objectContaining({ title: 'Added', list: 'home' })]);
     });
   });
 

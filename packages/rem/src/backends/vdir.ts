@@ -102,6 +102,16 @@ interface StaleFile {
   stats: Stats;
 }
 
+/** What {@link ReminderBackend.indexed} hands out: an index entry, not yet a record. */
+interface IndexedItem {
+  uid: string;
+  title: string;
+  key: string;
+  folder: ListFolder;
+  fileName: string;
+  cached: IndexEntry;
+}
+
 interface StoredItem {
   key: string;
   folder: ListFolder;
@@ -368,12 +378,12 @@ export async function createVdirBackend(options: VdirBackendOptions): Promise<Re
 
   /**
    * Every reminder as the index has it, for files the folders still hold, without a stat per file
-   * (a file not indexed yet is read now). `confirm` stats the files of the records named and
-   * answers whether they are still as indexed.
+   * (a file not indexed yet is read now) and without building a record per file. `confirm` stats
+   * the files of the reminders named and builds their records when they are still as indexed.
    */
   const indexed = async (): Promise<IndexedReminders> => {
     const cache = loadIndex();
-    const items: StoredItem[] = [];
+    const entries: IndexedItem[] = [];
     const fresh: StaleFile[] = [];
     for (const folder of listFolders()) {
       for (const entry of folder.entries) {
@@ -388,22 +398,23 @@ export async function createVdirBackend(options: VdirBackendOptions): Promise<Re
           const stats = statSync(path, { throwIfNoEntry: false });
           if (stats?.isFile()) fresh.push({ key, folder, fileName, path, stats });
         } else if (cached[4] !== null) {
-          items.push({ key, folder, fileName, record: toRecord(cached, folder.list.name) });
+          entries.push({ uid: cached[4][0], title: cached[4][1], key, folder, fileName, cached });
         }
       }
     }
     if (fresh.length > 0) {
-      items.push(...(await readFiles(fresh, cache)));
+      for (const item of await readFiles(fresh, cache)) {
+        const cached = cache.get(item.key) as IndexEntry;
+        entries.push({ uid: item.record.uid, title: item.record.title, ...item, cached });
+      }
       saveIndex();
     }
     return {
-      records: items.map((item) => item.record),
-      confirm: (records) => {
-        for (const record of records) {
-          const item = findItem(items, record.uid);
-          const cached = item === undefined ? undefined : cache.get(item.key);
-          if (item === undefined || cached === undefined) return false;
-          const stats = statSync(`${item.folder.path}/${item.fileName}`, { throwIfNoEntry: false });
+      entries,
+      confirm: (named) => {
+        const items: StoredItem[] = [];
+        for (const { key, folder, fileName, cached } of named as IndexedItem[]) {
+          const stats = statSync(`${folder.path}/${fileName}`, { throwIfNoEntry: false });
           if (
             stats === undefined ||
             !stats.isFile() ||
@@ -411,11 +422,12 @@ export async function createVdirBackend(options: VdirBackendOptions): Promise<Re
             stats.size !== cached[1] ||
             stats.ino !== cached[2]
           ) {
-            return false;
+            return undefined;
           }
+          items.push({ key, folder, fileName, record: toRecord(cached, folder.list.name) });
         }
         lastItems = items;
-        return true;
+        return items.map((item) => item.record);
       },
     };
   };
