@@ -12,7 +12,6 @@ import {
   unlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -70,7 +69,8 @@ const bundleModule = { exports: {} };
 (script.runInThisContext() as (...args: unknown[]) => void).call(
   bundleModule.exports,
   bundleModule.exports,
-  createRequire(BUNDLE),
+  // This file sits beside the bundle, so its require resolves what the bundle's would.
+  require,
   bundleModule,
   BUNDLE,
   __dirname,

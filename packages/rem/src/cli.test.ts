@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -443,6 +443,34 @@ describe('rem (CLI)', () => {
       expect(result.code).toBe(0);
       const [listed] = await remJson<Reminder[]>(['list']);
       expect(listed).toMatchObject({ title: 'From stdin', allDay: true, priorityLabel: 'low' });
+    });
+  });
+
+  describe('when the reader of its output goes away early (`rem list | head -1`)', () => {
+    it('stops quietly with exit code 0', async () => {
+      await rem(['lm', 'create', 'Work']);
+      const many = Array.from({ length: 600 }, (_, index) => ({ title: `Task ${index} ${'x'.repeat(200)}` }));
+      expect((await rem(['import', '-', '--list', 'Work'], JSON.stringify(many))).code).toBe(0);
+
+      const result = await new Promise<{ code: number | null; stderr: string; bytes: number }>((resolve) => {
+        const child = spawn(process.execPath, [cliPath, 'list', '-o', 'json'], {
+          env: { ...process.env, REM_BACKEND: 'vdir', REM_VDIR: root, XDG_CACHE_HOME: cacheHome },
+        });
+        let stderr = '';
+        let bytes = 0;
+        child.stderr.on('data', (chunk: Buffer) => {
+          stderr += chunk.toString();
+        });
+        child.stdout.once('data', (chunk: Buffer) => {
+          bytes = chunk.length;
+          child.stdout.destroy();
+        });
+        child.on('close', (code) => resolve({ code, stderr, bytes }));
+      });
+
+      // The JSON is ~150 KB, more than a pipe holds: the reader left while rem was still writing.
+      expect(result.bytes).toBeGreaterThan(0);
+      expect(result).toMatchObject({ code: 0, stderr: '' });
     });
   });
 

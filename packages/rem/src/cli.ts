@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-import { readFile, writeFile } from 'node:fs/promises';
+// Sync file calls: node:fs/promises pulls in readline and the watchers, ~1 ms of every start.
+import { readFileSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BallastError } from '@ballast/core/errors';
@@ -18,6 +19,7 @@ import {
   toJson,
 } from './output.js';
 import { createReminders, type ListFilter, type Reminders, type UpdateReminderInput } from './reminders.js';
+import { stdoutIsTerminal, writeStdout } from './stdout.js';
 import type { TransferFormat } from './transfer.js';
 import type { PriorityLabel, Reminder } from './types.js';
 
@@ -155,9 +157,7 @@ async function open(): Promise<{ reminders: Reminders; paint: Paint; format: Out
     ...(options.caldavUrl ? { caldavUrl: options.caldavUrl } : {}),
   });
   const colour =
-    options.color &&
-    !('NO_COLOR' in process.env && process.env.NO_COLOR !== '') &&
-    process.stdout.isTTY === true;
+    options.color && !('NO_COLOR' in process.env && process.env.NO_COLOR !== '') && stdoutIsTerminal();
   session = {
     reminders: createReminders({
       backend,
@@ -170,7 +170,7 @@ async function open(): Promise<{ reminders: Reminders; paint: Paint; format: Out
 }
 
 function print(text: string): void {
-  if (text !== '') process.stdout.write(`${text}\n`);
+  if (text !== '') writeStdout(`${text}\n`);
 }
 
 function usage(message: string): never {
@@ -582,10 +582,10 @@ const COMMAND_SPECS: readonly CommandSpec[] = [
             : `${JSON.stringify(chosen, null, 2)}\n`;
       const outputFile = invocation.text('output-file');
       if (outputFile) {
-        await writeFile(outputFile, text);
+        writeFileSync(outputFile, text);
         process.stderr.write(`Exported ${chosen.length} reminders to ${outputFile}\n`);
       } else {
-        process.stdout.write(text);
+        writeStdout(text);
       }
     },
   },
@@ -610,7 +610,7 @@ const COMMAND_SPECS: readonly CommandSpec[] = [
       const file = invocation.argument('file');
       let text: string;
       try {
-        text = file === '-' ? await readStdin() : await readFile(file, 'utf8');
+        text = file === '-' ? await readStdin() : readFileSync(file, 'utf8');
       } catch (error) {
         throw new RemError('REM_INVALID_INPUT', `cannot read ${file}: ${(error as Error).message}`, {
           cause: error,
@@ -641,7 +641,7 @@ const COMMAND_SPECS: readonly CommandSpec[] = [
     arguments: [{ name: 'shell', about: 'bash, zsh or fish' }],
     options: [],
     run: (invocation) => {
-      process.stdout.write(completionScript(invocation.argument('shell')));
+      writeStdout(completionScript(invocation.argument('shell')));
     },
   },
   {
@@ -1083,7 +1083,8 @@ async function main(): Promise<number> {
     }
     if (request.kind === 'help') {
       // With no command chosen, the help is the answer to a mistake: stderr and exit 2.
-      (request.mistaken ? process.stderr : process.stdout).write(helpText(request.path));
+      if (request.mistaken) process.stderr.write(helpText(request.path));
+      else writeStdout(helpText(request.path));
       return request.mistaken ? 2 : 0;
     }
     await request.command.run?.(request.invocation);
@@ -1094,12 +1095,6 @@ async function main(): Promise<number> {
     await session?.reminders.close().catch(() => undefined);
   }
 }
-
-// A reader that stops early (`rem ls | head`) is not an error.
-process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-  throw error;
-});
 
 // Not a top-level await: the CLI ships as CommonJS (see tsup.config.ts).
 void main().then((code) => {

@@ -1,4 +1,5 @@
 import type { ListSummary, ReminderStats } from './reminders.js';
+import { stdoutIsTerminal } from './stdout.js';
 import type { Reminder } from './types.js';
 
 /** How the CLI prints: a table for people, JSON for programs, plain lines for pipes. */
@@ -8,10 +9,10 @@ export type OutputFormat = 'table' | 'json' | 'plain';
  * JSON as the CLI prints it: indented for a person at a terminal, compact for a program reading
  * a pipe (a thousand reminders are 40% smaller that way, and quicker to write and to parse).
  * @param value what to print
- * @param pretty whether to indent @default process.stdout.isTTY
+ * @param pretty whether to indent @default whether stdout is a terminal
  * @returns the JSON text
  */
-export function toJson(value: unknown, pretty: boolean = process.stdout.isTTY === true): string {
+export function toJson(value: unknown, pretty: boolean = stdoutIsTerminal()): string {
   return pretty ? JSON.stringify(value, null, 2) : JSON.stringify(value);
 }
 

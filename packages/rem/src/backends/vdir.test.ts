@@ -372,7 +372,33 @@ describe('createVdirBackend', () => {
 
       expect(records.map((record) => record.title)).toEqual(['Alpha']);
       const index: unknown = JSON.parse(await readFile(join(root, VDIR_INDEX_FILE), 'utf8'));
-      expect(index).toMatchObject({ version: 2, entries: { 'work/a.ics': expect.any(Array) } });
+      expect(index).toEqual({ version: 3, entries: [['work/a.ics', expect.any(Array)]] });
+    });
+
+    it('rebuilds an index of the previous format (entries keyed by file) on the next read', async () => {
+      const root = await makeRoot('work');
+      await writeFile(join(root, 'work', 'a.ics'), todoText('a', 'Alpha'));
+      const info = await stat(join(root, 'work', 'a.ics'));
+      // Version 2 with an entry that matches the file's stat but holds another title.
+      const entry = [
+        info.mtimeMs,
+        info.size,
+        info.ino,
+        'x',
+        ['a', 'Stale', null, null, false, 0, false, false, null, null, [], null, null, null],
+      ];
+      await writeFile(
+        join(root, VDIR_INDEX_FILE),
+        JSON.stringify({ version: 2, entries: { 'work/a.ics': entry } }),
+      );
+      const backend = await openBackend(root);
+
+      const records = await backend.reminders();
+      await backend.close();
+
+      expect(records.map((record) => record.title)).toEqual(['Alpha']);
+      const index = JSON.parse(await readFile(join(root, VDIR_INDEX_FILE), 'utf8')) as { version: number };
+      expect(index.version).toBe(3);
     });
   });
 
@@ -674,8 +700,8 @@ describe('createVdirBackend journal', () => {
       expect(await reader.reminders()).toHaveLength(260);
       await reader.close();
       expect(existsSync(join(root, VDIR_JOURNAL_FILE))).toBe(false);
-      const index = JSON.parse(await readFile(join(root, VDIR_INDEX_FILE), 'utf8')) as { entries: object };
-      expect(Object.keys(index.entries)).toHaveLength(260);
+      const index = JSON.parse(await readFile(join(root, VDIR_INDEX_FILE), 'utf8')) as { entries: unknown[] };
+      expect(index.entries).toHaveLength(260);
     });
   });
 
