@@ -14,9 +14,9 @@ export function stdoutIsTerminal(): boolean {
   if (terminal === undefined) {
     let characterDevice = false;
     try {
-      // bigint: on Node 20 a plain stat of a pipe leaves fs's shared stat array in a state that
-      // makes a later ES module import resolve through symlinks unresolved (rem mcp then failed to
-      // find the MCP SDK's own dependencies).
+      // bigint: a plain stat of a pipe leaves the FIFO mode in fs's shared stat array, and
+      // realpathSync then stops resolving symlinks (nodejs/node#51142): under pnpm, `rem mcp`
+      // could no longer find the MCP SDK's own dependencies. A bigint stat uses another array.
       characterDevice = fstatSync(1, { bigint: true }).isCharacterDevice();
     } catch {
       // fd 1 closed: not a terminal.
