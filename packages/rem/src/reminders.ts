@@ -1,4 +1,4 @@
-import { unknownListError } from './backends/shared.js';
+import { filledRecord, unknownListError } from './backends/shared.js';
 import { daysAfter, parseDue, startOfDay, toLocalIso } from './dates.js';
 import { RemError } from './errors.js';
 import type {
@@ -649,25 +649,7 @@ export function createReminders(options: RemindersOptions): Reminders {
       for (const record of prepared) {
         if (addOptions.dryRun) {
           const at = toLocalIso(now);
-          created.push(
-            present({
-              uid: record.uid ?? `(new ${created.length + 1})`,
-              title: record.title,
-              notes: record.notes ?? null,
-              list: record.list,
-              due: record.due ?? null,
-              allDay: record.allDay ?? false,
-              priority: record.priority ?? 0,
-              flagged: record.flagged ?? false,
-              completed: record.completed ?? false,
-              completedAt: record.completedAt ?? null,
-              url: record.url ?? null,
-              tags: record.tags ?? [],
-              repeat: record.repeat ?? null,
-              createdAt: at,
-              updatedAt: at,
-            }),
-          );
+          created.push(present(filledRecord(record, record.uid ?? `(new ${created.length + 1})`, at)));
         } else {
           created.push(present(await backend.create(record)));
         }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { RemError } from '../errors.js';
 import type { NewReminderRecord, ReminderBackend, ReminderList, ReminderRecord } from '../types.js';
-import { unknownListError } from './shared.js';
+import { filledRecord, unknownListError } from './shared.js';
 
 /** Options of {@link createMemoryBackend}. */
 export interface MemoryBackendOptions {
@@ -54,24 +54,7 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): Reminde
         throw new RemError('REM_INVALID_INPUT', `a reminder with uid ${uid} already exists`);
       }
       const at = now().toISOString();
-      const stored: ReminderRecord = {
-        uid,
-        title: record.title,
-        notes: record.notes ?? null,
-        list: record.list,
-        due: record.due ?? null,
-        allDay: record.allDay ?? false,
-        priority: record.priority ?? 0,
-        flagged: record.flagged ?? false,
-        completed: record.completed ?? false,
-        completedAt: record.completedAt ?? null,
-        url: record.url ?? null,
-        tags: [...(record.tags ?? [])],
-        repeat: record.repeat ?? null,
-        createdAt: at,
-        updatedAt: at,
-        revision: stamp(),
-      };
+      const stored: ReminderRecord = { ...filledRecord(record, uid, at), revision: stamp() };
       items.set(uid, stored);
       return { ...stored, tags: [...stored.tags] };
     },

@@ -332,9 +332,8 @@ export async function createVdirBackend(options: VdirBackendOptions): Promise<Re
 
     for (const folder of selected) {
       for (const entry of folder.entries) {
+        if (!isReminderFile(entry)) continue;
         const fileName = entry.name;
-        if (!fileName.endsWith('.ics') || fileName.startsWith('.')) continue;
-        if (!entry.isFile() && !entry.isSymbolicLink()) continue;
         // Plain concatenation: path.join's normalising is a measurable share of a warm scan.
         const path = `${folder.path}/${fileName}`;
         const stats = statSync(path, { throwIfNoEntry: false });
@@ -388,9 +387,8 @@ export async function createVdirBackend(options: VdirBackendOptions): Promise<Re
     const fresh: StaleFile[] = [];
     for (const folder of listFolders()) {
       for (const entry of folder.entries) {
+        if (!isReminderFile(entry)) continue;
         const fileName = entry.name;
-        if (!fileName.endsWith('.ics') || fileName.startsWith('.')) continue;
-        if (!entry.isFile() && !entry.isSymbolicLink()) continue;
         const key = `${folder.folder}/${fileName}`;
         const cached = cache.get(key);
         if (cached === undefined) {
@@ -404,9 +402,9 @@ export async function createVdirBackend(options: VdirBackendOptions): Promise<Re
       }
     }
     if (fresh.length > 0) {
-      for (const item of await readFiles(fresh, cache)) {
-        const cached = cache.get(item.key) as IndexEntry;
-        entries.push({ uid: item.record.uid, title: item.record.title, ...item, cached });
+      for (const { key, folder, fileName, record } of await readFiles(fresh, cache)) {
+        const cached = cache.get(key) as IndexEntry;
+        entries.push({ uid: record.uid, title: record.title, key, folder, fileName, cached });
       }
       saveIndex();
     }
@@ -799,6 +797,13 @@ function toRecord(entry: IndexEntry, list: string): ReminderRecord {
     updatedAt: stored[13],
     revision: entry[3],
   };
+}
+
+/** A visible `.ics` file (or a link to one) in a list folder. */
+function isReminderFile(entry: Dirent): boolean {
+  return (
+    entry.name.endsWith('.ics') && !entry.name.startsWith('.') && (entry.isFile() || entry.isSymbolicLink())
+  );
 }
 
 function readDirectory(path: string): Dirent[] {

@@ -1,50 +1,29 @@
-import { execFileSync } from 'node:child_process';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ReminderRecord } from '../types.js';
 import { writeFreshVtodo } from './fresh-vtodo.js';
 import { quickPatchVtodo } from './quick-patch.js';
 import { parseVtodo, serializeVtodo } from './vtodo.js';
+import { skipWithoutTodoman, todomanSkipReason, withTodoman, wrapVtodo } from './vtodo.test-helpers.js';
 
 const written = new Date(Date.UTC(2026, 10, 20, 9, 0, 0));
 const now = new Date(Date.UTC(2026, 10, 25, 10, 30, 15));
 
-const wrap = (...lines: string[]): string =>
-  [
-    'BEGIN:VCALENDAR',
-    'VERSION:2.0',
-    'PRODID:-//test//EN',
-    'BEGIN:VTODO',
-    ...lines,
-    'END:VTODO',
-    'END:VCALENDAR',
-    '',
-  ].join('\r\n');
-
 /** Files other tools write that the patcher takes on. */
 const foreign: Record<string, string> = {
-  minimal: wrap('UID:a', 'SUMMARY:Buy milk', 'DTSTAMP:20261101T000000Z'),
-  lowerCaseNames: wrap('uid:b', 'summary:Lower', 'dtstamp:20261101T000000Z', 'status:needs-action'),
-  inProcess: wrap('UID:c', 'SUMMARY:Half', 'STATUS:IN-PROCESS', 'PERCENT-COMPLETE:50'),
-  done: wrap(
+  minimal: wrapVtodo('UID:a', 'SUMMARY:Buy milk', 'DTSTAMP:20261101T000000Z'),
+  lowerCaseNames: wrapVtodo('uid:b', 'summary:Lower', 'dtstamp:20261101T000000Z', 'status:needs-action'),
+  inProcess: wrapVtodo('UID:c', 'SUMMARY:Half', 'STATUS:IN-PROCESS', 'PERCENT-COMPLETE:50'),
+  done: wrapVtodo(
     'UID:d',
     'SUMMARY:Done',
     'STATUS:COMPLETED',
     'COMPLETED:20261120T080000Z',
     'PERCENT-COMPLETE:100',
   ),
-  cancelled: wrap('UID:e', 'SUMMARY:Gone', 'STATUS:CANCELLED'),
-  withAlarm: wrap(
+  cancelled: wrapVtodo('UID:e', 'SUMMARY:Gone', 'STATUS:CANCELLED'),
+  withAlarm: wrapVtodo(
     'UID:f',
     'SUMMARY:Alarmed',
     'DUE:20261201T100000Z',
@@ -54,7 +33,7 @@ const foreign: Record<string, string> = {
     'TRIGGER:-PT15M',
     'END:VALARM',
   ),
-  todomanStyle: wrap(
+  todomanStyle: wrapVtodo(
     'CREATED;VALUE=DATE-TIME:20261125T045508Z',
     'DTSTAMP;VALUE=DATE-TIME:20261125T045508Z',
     'DUE;VALUE=DATE-TIME:20261201T100000Z',
@@ -65,7 +44,7 @@ const foreign: Record<string, string> = {
     'SUMMARY:Due\\, with comma',
     'UID:5d1d0c4f@vm',
   ),
-  foldedAndExtras: wrap(
+  foldedAndExtras: wrapVtodo(
     'UID:g',
     `SUMMARY:${'long title '.repeat(8)}`.replace(/(.{70})/, '$1\r\n '),
     'X-OTHER;FOO=bar:kept',
@@ -77,12 +56,12 @@ const foreign: Record<string, string> = {
 
 /** Files the patcher must leave to serializeVtodo. */
 const declined: Record<string, string> = {
-  lfEndings: wrap('UID:x', 'SUMMARY:Unix').replace(/\r\n/g, '\n'),
-  tzid: wrap('UID:y', 'SUMMARY:Zoned', 'DUE;TZID=Europe/Berlin:20261201T100000'),
-  rrule: wrap('UID:z', 'SUMMARY:Weekly', 'DUE:20261201T100000Z', 'RRULE:FREQ=WEEKLY'),
-  stampWithParams: wrap('UID:p', 'SUMMARY:Param', 'DTSTAMP;X-A=b:20261101T000000Z'),
-  statusWithParams: wrap('UID:s', 'SUMMARY:Param', 'STATUS;X-A=b:NEEDS-ACTION'),
-  oddPercent: wrap('UID:o', 'SUMMARY:Odd', 'PERCENT-COMPLETE:lots'),
+  lfEndings: wrapVtodo('UID:x', 'SUMMARY:Unix').replace(/\r\n/g, '\n'),
+  tzid: wrapVtodo('UID:y', 'SUMMARY:Zoned', 'DUE;TZID=Europe/Berlin:20261201T100000'),
+  rrule: wrapVtodo('UID:z', 'SUMMARY:Weekly', 'DUE:20261201T100000Z', 'RRULE:FREQ=WEEKLY'),
+  stampWithParams: wrapVtodo('UID:p', 'SUMMARY:Param', 'DTSTAMP;X-A=b:20261101T000000Z'),
+  statusWithParams: wrapVtodo('UID:s', 'SUMMARY:Param', 'STATUS;X-A=b:NEEDS-ACTION'),
+  oddPercent: wrapVtodo('UID:o', 'SUMMARY:Odd', 'PERCENT-COMPLETE:lots'),
 };
 
 type Change = (record: ReminderRecord) => ReminderRecord;
@@ -200,24 +179,13 @@ describe('quickPatchVtodo', () => {
   });
 
   describe('when todoman wrote the file', () => {
-    const todoman = '/usr/bin/todoman';
-    it.skipIf(!existsSync(todoman) && process.env.BALLAST_REQUIRE_TODOMAN !== '1')(
-      `completes it as serializeVtodo does, and todoman reads it as done${existsSync(todoman) ? '' : ' (skipped: apt-get install todoman to run it)'}`,
+    it.skipIf(skipWithoutTodoman)(
+      `completes it as serializeVtodo does, and todoman reads it as done${todomanSkipReason}`,
       () => {
-        const root = mkdtempSync(join(tmpdir(), 'rem-patch-'));
-        try {
-          mkdirSync(join(root, 'work'));
-          const config = join(root, 'config.py');
-          writeFileSync(
-            config,
-            `path = "${root}/*"\ndate_format = "%Y-%m-%d"\ntime_format = "%H:%M"\ndefault_list = "work"\n`,
-          );
-          const env = { ...process.env, HOME: root, XDG_CACHE_HOME: join(root, 'cache') };
-          const todo = (...args: string[]): string =>
-            execFileSync(todoman, ['--config', config, ...args], { env, encoding: 'utf8' });
+        withTodoman(({ listPath, todo }) => {
           todo('new', '-l', 'work', '--due', '2026-12-01 10:00', '--priority', 'high', 'Due, with comma');
-          const [file] = readdirSync(join(root, 'work')).filter((name) => name.endsWith('.ics'));
-          const path = join(root, 'work', file as string);
+          const [file] = readdirSync(listPath).filter((name) => name.endsWith('.ics'));
+          const path = join(listPath, file as string);
           const text = readFileSync(path, 'utf8');
           const next = { ...read(text), completed: true, completedAt: null };
           const quick = quickPatchVtodo(next, text, now);
@@ -229,9 +197,7 @@ describe('quickPatchVtodo', () => {
             completed: boolean;
           }>;
           expect(listed).toEqual([expect.objectContaining({ summary: 'Due, with comma', completed: true })]);
-        } finally {
-          rmSync(root, { recursive: true, force: true });
-        }
+        });
       },
     );
   });

@@ -1,38 +1,17 @@
-import { execFileSync } from 'node:child_process';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { writeFreshVtodo } from './fresh-vtodo.js';
 import { quickParseVtodo } from './quick-vtodo.js';
 import { parseVtodo, serializeVtodo } from './vtodo.js';
+import { skipWithoutTodoman, todomanSkipReason, withTodoman, wrapVtodo } from './vtodo.test-helpers.js';
 
 const now = new Date(Date.UTC(2026, 10, 25, 10, 30, 15));
 
-const wrap = (...lines: string[]): string =>
-  [
-    'BEGIN:VCALENDAR',
-    'VERSION:2.0',
-    'PRODID:-//test//EN',
-    'BEGIN:VTODO',
-    ...lines,
-    'END:VTODO',
-    'END:VCALENDAR',
-    '',
-  ].join('\r\n');
-
 /** Files rem can read without ical.js: every one must read exactly as parseVtodo reads it. */
 const plain: Record<string, string> = {
-  minimal: wrap('UID:a', 'SUMMARY:Buy milk', 'DTSTAMP:20261101T000000Z'),
-  allFields: wrap(
+  minimal: wrapVtodo('UID:a', 'SUMMARY:Buy milk', 'DTSTAMP:20261101T000000Z'),
+  allFields: wrapVtodo(
     'UID:b@example.com',
     'DTSTAMP:20261101T080000Z',
     'CREATED:20261001T080000Z',
@@ -47,12 +26,12 @@ const plain: Record<string, string> = {
     'CATEGORIES:ops, later ',
     'X-BALLAST-FLAGGED:TRUE',
   ),
-  allDay: wrap('UID:c', 'SUMMARY:Day', 'DUE;VALUE=DATE:20261224'),
-  floating: wrap('UID:d', 'SUMMARY:Local', 'DUE:20261224T090000'),
-  startOnly: wrap('UID:e', 'SUMMARY:Start', 'DTSTART:20261224T090000Z'),
-  cancelled: wrap('UID:f', 'SUMMARY:Gone', 'STATUS:CANCELLED'),
-  completedStamp: wrap('UID:g', 'SUMMARY:Done', 'COMPLETED:20261120T080000Z', 'PERCENT-COMPLETE:100'),
-  withAlarm: wrap(
+  allDay: wrapVtodo('UID:c', 'SUMMARY:Day', 'DUE;VALUE=DATE:20261224'),
+  floating: wrapVtodo('UID:d', 'SUMMARY:Local', 'DUE:20261224T090000'),
+  startOnly: wrapVtodo('UID:e', 'SUMMARY:Start', 'DTSTART:20261224T090000Z'),
+  cancelled: wrapVtodo('UID:f', 'SUMMARY:Gone', 'STATUS:CANCELLED'),
+  completedStamp: wrapVtodo('UID:g', 'SUMMARY:Done', 'COMPLETED:20261120T080000Z', 'PERCENT-COMPLETE:100'),
+  withAlarm: wrapVtodo(
     'UID:h',
     'SUMMARY:Alarmed',
     'BEGIN:VALARM',
@@ -62,21 +41,21 @@ const plain: Record<string, string> = {
     'END:VALARM',
     'DUE:20261201T100000Z',
   ),
-  folded: wrap(
+  folded: wrapVtodo(
     'UID:i',
     `SUMMARY:${'long title '.repeat(6)}`.replace(/(.{70})/, '$1\r\n '),
     'X-OTHER;FOO=bar:kept',
   ),
-  lfOnly: wrap('UID:j', 'SUMMARY:Unix endings', 'PRIORITY:9').replace(/\r\n/g, '\n'),
-  badPriority: wrap('UID:k', 'SUMMARY:Odd', 'PRIORITY:12'),
+  lfOnly: wrapVtodo('UID:j', 'SUMMARY:Unix endings', 'PRIORITY:9').replace(/\r\n/g, '\n'),
+  badPriority: wrapVtodo('UID:k', 'SUMMARY:Odd', 'PRIORITY:12'),
 };
 
 /** Files that need ical.js: the quick reader must step aside. */
 const needsIcal: Record<string, string> = {
-  tzid: wrap('UID:x', 'SUMMARY:Zoned', 'DUE;TZID=Europe/Berlin:20261201T100000'),
-  rrule: wrap('UID:y', 'SUMMARY:Weekly', 'DUE:20261201T100000Z', 'RRULE:FREQ=WEEKLY;BYDAY=MO'),
-  oddEscape: wrap('UID:z', 'SUMMARY:Colon \\: escaped'),
-  quotedParam: wrap('UID:q', 'SUMMARY;ALTREP="http://x.example/a:b":Quoted'),
+  tzid: wrapVtodo('UID:x', 'SUMMARY:Zoned', 'DUE;TZID=Europe/Berlin:20261201T100000'),
+  rrule: wrapVtodo('UID:y', 'SUMMARY:Weekly', 'DUE:20261201T100000Z', 'RRULE:FREQ=WEEKLY;BYDAY=MO'),
+  oddEscape: wrapVtodo('UID:z', 'SUMMARY:Colon \\: escaped'),
+  quotedParam: wrapVtodo('UID:q', 'SUMMARY;ALTREP="http://x.example/a:b":Quoted'),
 };
 
 describe('quickParseVtodo', () => {
@@ -140,48 +119,19 @@ describe('quickParseVtodo', () => {
   });
 
   describe('when todoman wrote the file', () => {
-    const todoman = '/usr/bin/todoman';
-    it.skipIf(!existsSync(todoman) && process.env.BALLAST_REQUIRE_TODOMAN !== '1')(
-      `reads it as parseVtodo does${existsSync(todoman) ? '' : ' (skipped: apt-get install todoman to run it)'}`,
-      () => {
-        const root = mkdtempSync(join(tmpdir(), 'rem-quick-'));
-        try {
-          mkdirSync(join(root, 'work'));
-          const config = join(root, 'config.py');
-          writeFileSync(
-            config,
-            `path = "${root}/*"\ndate_format = "%Y-%m-%d"\ntime_format = "%H:%M"\ndefault_list = "work"\n`,
-          );
-          const env = { ...process.env, HOME: root, XDG_CACHE_HOME: join(root, 'cache') };
-          execFileSync(todoman, ['--config', config, 'new', '-l', 'work', 'Plain one'], { env });
-          execFileSync(
-            todoman,
-            [
-              '--config',
-              config,
-              'new',
-              '-l',
-              'work',
-              '--due',
-              '2026-12-01 10:00',
-              '--priority',
-              'high',
-              'Due, with comma',
-            ],
-            { env },
-          );
-          execFileSync(todoman, ['--config', config, 'done', '1'], { env });
-          const files = readdirSync(join(root, 'work')).filter((name) => name.endsWith('.ics'));
-          expect(files).toHaveLength(2);
-          for (const file of files) {
-            const text = readFileSync(join(root, 'work', file), 'utf8');
-            const quick = quickParseVtodo(text, 'work');
-            if (quick !== undefined) expect(quick).toEqual(parseVtodo(text, 'work'));
-          }
-        } finally {
-          rmSync(root, { recursive: true, force: true });
+    it.skipIf(skipWithoutTodoman)(`reads it as parseVtodo does${todomanSkipReason}`, () => {
+      withTodoman(({ listPath, todo }) => {
+        todo('new', '-l', 'work', 'Plain one');
+        todo('new', '-l', 'work', '--due', '2026-12-01 10:00', '--priority', 'high', 'Due, with comma');
+        todo('done', '1');
+        const files = readdirSync(listPath).filter((name) => name.endsWith('.ics'));
+        expect(files).toHaveLength(2);
+        for (const file of files) {
+          const text = readFileSync(join(listPath, file), 'utf8');
+          const quick = quickParseVtodo(text, 'work');
+          if (quick !== undefined) expect(quick).toEqual(parseVtodo(text, 'work'));
         }
-      },
-    );
+      });
+    });
   });
 });
