@@ -15,6 +15,7 @@ const program = new Command()
   .option('--allow-hooks', "run the repositories' hooks on commit and merge", false)
   .option('--max-bytes <n>', 'byte cap of one git output', '1048576')
   .option('--timeout-ms <n>', 'timeout of one git call', '30000')
+  .option('--no-cache', 'ask git on every call (no kept answers, no work-tree watches)')
   .option('--http', 'serve Streamable HTTP at /mcp instead of stdio', false)
   .option('--host <host>', 'HTTP: address to listen on', '127.0.0.1')
   .option('--port <n>', 'HTTP: port (0 for a free one)', '8765')
@@ -31,6 +32,7 @@ async function main(): Promise<void> {
     allowHooks: boolean;
     maxBytes: string;
     timeoutMs: string;
+    cache: boolean;
     http: boolean;
     host: string;
     port: string;
@@ -64,6 +66,7 @@ async function main(): Promise<void> {
       },
       maxBytes: Number(options.maxBytes),
       timeoutMs: Number(options.timeoutMs),
+      cache: options.cache,
     };
     // Checked once up front, so a bad --repo fails at start, not at the first request.
     const { server } = await createGitMcpServer(settings);

@@ -3,6 +3,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { CallToolResult, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
 import { RepositoryGuard } from './guard.js';
+import { sharedMemo } from './memo.js';
 import { registerResourcesAndPrompts } from './resources.js';
 import { type AnyTool, assertTier, gitRunners, type Permissions, type ToolContext } from './tool.js';
 import { readTools } from './tools/read.js';
@@ -19,6 +20,11 @@ export interface GitMcpServerOptions {
   maxBytes?: number;
   /** Timeout of one git call. @default 30000 */
   timeoutMs?: number;
+  /**
+   * Keep answers between calls: log, show and blame of a resolved commit, and status while the
+   * watched work tree has not changed. @default true
+   */
+  cache?: boolean;
 }
 
 /** The server and what it serves. */
@@ -60,6 +66,7 @@ export async function createGitMcpServer(options: GitMcpServerOptions): Promise<
   };
   const maxBytes = options.maxBytes ?? 1024 * 1024;
   const timeoutMs = options.timeoutMs ?? 30_000;
+  const memo = options.cache === false ? undefined : sharedMemo();
   const server = new McpServer(
     { name: 'ballast-mcp-git', version: '0.1.0' },
     {
@@ -95,6 +102,7 @@ export async function createGitMcpServer(options: GitMcpServerOptions): Promise<
             signal: extra.signal,
             maxBytes,
             timeoutMs,
+            memo,
             async progress(message, progress, total) {
               if (progressToken === undefined) return;
               await extra.sendNotification({

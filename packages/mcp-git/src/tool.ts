@@ -2,6 +2,7 @@ import { BallastError } from '@ballast/core';
 import type { z } from 'zod';
 import { type GitResult, type GitRunOptions, git, runGit } from './git.js';
 import type { Repository, RepositoryGuard } from './guard.js';
+import type { Memo } from './memo.js';
 
 /** Permission tiers, from least to most dangerous. */
 export type Tier = 'read' | 'write' | 'destructive' | 'network';
@@ -29,6 +30,8 @@ export interface ToolContext {
   maxBytes: number;
   /** Timeout of one git call. */
   timeoutMs: number;
+  /** Answers kept between calls (answers about commits, status while nothing changed); undefined with `--no-cache`. */
+  memo: Memo | undefined;
   /** Runs git in a repository with the server's limits, cancellation and hook setting; fails on non-zero exit. */
   git(repository: Repository, args: readonly string[], options?: Partial<GitRunOptions>): Promise<GitResult>;
   /** The same, returning non-zero exits instead of failing. */

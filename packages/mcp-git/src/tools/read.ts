@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { type GitResult, gitFailure } from '../git.js';
 import { assertSafeName, invalidParameter, type Repository, resolveRevision } from '../guard.js';
+import { knownCommit, remembered } from '../memo.js';
 import { type AnyTool, defineTool, type ToolContext, truncationNotice } from '../tool.js';
 
 // Read-only tools beyond the reference twelve. Each revision is resolved to a hash and each path
@@ -200,71 +201,77 @@ export const readTools: AnyTool[] = [
         );
       }
       const range = `${args.start_line ?? 1},${args.end_line ?? ''}`;
-      const result = await context.gitRaw(repository, [
-        'blame',
-        '--porcelain',
-        '--no-textconv',
-        '-L',
-        range,
-        revisionName,
-        '--',
-        path,
-      ]);
-      if (result.exitCode !== 0) {
-        const length = /has only (\d+) lines?/.exec(result.stderr)?.[1];
-        if (length !== undefined)
-          throw invalidParameter('start_line', `a line of the file (it has ${length})`, args.start_line);
-        if (/no such path|no such file/i.test(result.stderr))
-          throw invalidParameter('path', `a file that exists at ${revisionName}`, args.path);
-        if (/bad revision|unknown revision|ambiguous argument|not a valid object/i.test(result.stderr))
-          throw invalidParameter(
-            'revision',
-            `a revision of this repository (${revisionName} names none)`,
-            args.revision,
-          );
-        throw gitFailure('blame', result);
-      }
-      const commits = new Map<
-        string,
-        { author: string; email: string; time: number; zone: string; summary: string }
-      >();
-      const lines: Array<z.infer<typeof blameLine>> = [];
-      let current: { hash: string; line: number } | undefined;
-      for (const text of records(result, '\n')) {
-        if (current === undefined) {
-          const header = /^([0-9a-f]{40,64}) \d+ (\d+)(?: \d+)?$/.exec(text);
-          if (!header) continue;
-          current = { hash: header[1] as string, line: Number(header[2]) };
-          if (!commits.has(current.hash))
-            commits.set(current.hash, { author: '', email: '', time: 0, zone: '+0000', summary: '' });
-          continue;
+      // Blame of a known commit never changes: the answer is kept.
+      const commitId = knownCommit(repository, revisionName);
+      const parts = commitId === undefined ? undefined : ['git_blame', commitId, revisionName, path, range];
+      return remembered(context, repository, parts, async () => {
+        const result = await context.gitRaw(repository, [
+          'blame',
+          '--porcelain',
+          '--no-textconv',
+          '-L',
+          range,
+          commitId ?? revisionName,
+          '--',
+          path,
+        ]);
+        if (result.exitCode !== 0) {
+          const length = /has only (\d+) lines?/.exec(result.stderr)?.[1];
+          if (length !== undefined)
+            throw invalidParameter('start_line', `a line of the file (it has ${length})`, args.start_line);
+          if (/no such path|no such file/i.test(result.stderr))
+            throw invalidParameter('path', `a file that exists at ${revisionName}`, args.path);
+          if (/bad revision|unknown revision|ambiguous argument|not a valid object/i.test(result.stderr))
+            throw invalidParameter(
+              'revision',
+              `a revision of this repository (${revisionName} names none)`,
+              args.revision,
+            );
+          throw gitFailure('blame', result);
         }
-        const commit = commits.get(current.hash);
-        if (!commit) continue;
-        if (text.startsWith('\t')) {
-          lines.push({
-            line: current.line,
-            hash: current.hash,
-            author: commit.author,
-            email: commit.email,
-            date: isoDate(commit.time, commit.zone),
-            summary: commit.summary,
-            content: text.slice(1),
-          });
-          current = undefined;
-        } else if (text.startsWith('author ')) commit.author = text.slice(7);
-        else if (text.startsWith('author-mail ')) commit.email = text.slice(12).replace(/^<(.*)>$/, '$1');
-        else if (text.startsWith('author-time ')) commit.time = Number(text.slice(12));
-        else if (text.startsWith('author-tz ')) commit.zone = text.slice(10);
-        else if (text.startsWith('summary ')) commit.summary = text.slice(8);
-      }
-      const rendered = lines.map(
-        (entry) => `${entry.hash.slice(0, 8)} (${entry.author} ${entry.date} ${entry.line}) ${entry.content}`,
-      );
-      return {
-        structured: { path, revision: revisionName, lines, truncated: result.truncated },
-        text: (rendered.join('\n') || 'No lines.') + truncationNotice(result),
-      };
+        const commits = new Map<
+          string,
+          { author: string; email: string; time: number; zone: string; summary: string }
+        >();
+        const lines: Array<z.infer<typeof blameLine>> = [];
+        let current: { hash: string; line: number } | undefined;
+        for (const text of records(result, '\n')) {
+          if (current === undefined) {
+            const header = /^([0-9a-f]{40,64}) \d+ (\d+)(?: \d+)?$/.exec(text);
+            if (!header) continue;
+            current = { hash: header[1] as string, line: Number(header[2]) };
+            if (!commits.has(current.hash))
+              commits.set(current.hash, { author: '', email: '', time: 0, zone: '+0000', summary: '' });
+            continue;
+          }
+          const commit = commits.get(current.hash);
+          if (!commit) continue;
+          if (text.startsWith('\t')) {
+            lines.push({
+              line: current.line,
+              hash: current.hash,
+              author: commit.author,
+              email: commit.email,
+              date: isoDate(commit.time, commit.zone),
+              summary: commit.summary,
+              content: text.slice(1),
+            });
+            current = undefined;
+          } else if (text.startsWith('author ')) commit.author = text.slice(7);
+          else if (text.startsWith('author-mail ')) commit.email = text.slice(12).replace(/^<(.*)>$/, '$1');
+          else if (text.startsWith('author-time ')) commit.time = Number(text.slice(12));
+          else if (text.startsWith('author-tz ')) commit.zone = text.slice(10);
+          else if (text.startsWith('summary ')) commit.summary = text.slice(8);
+        }
+        const rendered = lines.map(
+          (entry) =>
+            `${entry.hash.slice(0, 8)} (${entry.author} ${entry.date} ${entry.line}) ${entry.content}`,
+        );
+        return {
+          structured: { path, revision: revisionName, lines, truncated: result.truncated },
+          text: (rendered.join('\n') || 'No lines.') + truncationNotice(result),
+        };
+      });
     },
   }),
   defineTool({

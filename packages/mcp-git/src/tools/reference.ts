@@ -8,6 +8,7 @@ import {
   type Repository,
   resolveRevision,
 } from '../guard.js';
+import { knownCommit, remembered } from '../memo.js';
 import { type AnyTool, defineTool, localBranch, type ToolContext, truncationNotice } from '../tool.js';
 
 // The reference server's twelve tools (modelcontextprotocol/servers, mcp-server-git), with its
@@ -127,6 +128,67 @@ const statusEntry = z.object({
   status: z.string().describe('Two-letter XY code as in git status --short'),
 });
 
+/** One `git status`, parsed. */
+async function statusOf(context: ToolContext, repository: Repository) {
+  const result = await context.git(repository, [
+    'status',
+    '--porcelain=v2',
+    '--branch',
+    '-z',
+    '--untracked-files=all',
+  ]);
+  let branch: string | null = null;
+  let head: string | null = null;
+  let upstream: string | null = null;
+  let ahead = 0;
+  let behind = 0;
+  const staged: Array<z.infer<typeof statusEntry>> = [];
+  const unstaged: Array<z.infer<typeof statusEntry>> = [];
+  const untracked: string[] = [];
+  const conflicted: string[] = [];
+  const fields = result.stdout.split('\0');
+  for (let index = 0; index < fields.length; index += 1) {
+    const entry = fields[index] as string;
+    if (entry.startsWith('# branch.head ')) {
+      const name = entry.slice(14);
+      branch = name === '(detached)' ? null : name;
+    } else if (entry.startsWith('# branch.oid ')) {
+      const oid = entry.slice(13);
+      head = oid === '(initial)' ? null : oid;
+    } else if (entry.startsWith('# branch.upstream ')) upstream = entry.slice(18);
+    else if (entry.startsWith('# branch.ab ')) {
+      const match = /\+(\d+) -(\d+)/.exec(entry);
+      ahead = Number(match?.[1] ?? 0);
+      behind = Number(match?.[2] ?? 0);
+    } else if (entry.startsWith('1 ') || entry.startsWith('2 ')) {
+      const parts = entry.split(' ');
+      const xy = parts[1] ?? '..';
+      const path = entry.startsWith('1 ') ? parts.slice(8).join(' ') : parts.slice(9).join(' ');
+      if (entry.startsWith('2 ')) index += 1; // the original path of a rename follows
+      if (xy[0] !== '.') staged.push({ path, status: xy.replace(/\./g, ' ') });
+      if (xy[1] !== '.') unstaged.push({ path, status: xy.replace(/\./g, ' ') });
+    } else if (entry.startsWith('u ')) conflicted.push(entry.split(' ').slice(10).join(' '));
+    else if (entry.startsWith('? ')) untracked.push(entry.slice(2));
+  }
+  const clean = staged.length + unstaged.length + untracked.length + conflicted.length === 0;
+  const lines = [
+    `On branch ${branch ?? '(detached HEAD)'}${upstream ? ` tracking ${upstream} (ahead ${ahead}, behind ${behind})` : ''}`,
+    ...(staged.length
+      ? ['Changes to be committed:', ...staged.map((item) => `  ${item.status} ${item.path}`)]
+      : []),
+    ...(unstaged.length
+      ? ['Changes not staged for commit:', ...unstaged.map((item) => `  ${item.status} ${item.path}`)]
+      : []),
+    ...(untracked.length ? ['Untracked files:', ...untracked.map((path) => `  ${path}`)] : []),
+    ...(conflicted.length ? ['Unmerged paths:', ...conflicted.map((path) => `  ${path}`)] : []),
+    ...(clean ? ['nothing to commit, working tree clean'] : []),
+  ];
+  return {
+    structured: { branch, head, upstream, ahead, behind, staged, unstaged, untracked, conflicted, clean },
+    text: `Repository status:\n${lines.join('\n')}`,
+  };
+}
+
 export const referenceTools: AnyTool[] = [
   defineTool({
     name: 'list_repositories',
@@ -163,63 +225,15 @@ export const referenceTools: AnyTool[] = [
     idempotent: true,
     async run(context, args) {
       const repository = await context.guard.open(args.repo_path);
-      const result = await context.git(repository, [
-        'status',
-        '--porcelain=v2',
-        '--branch',
-        '-z',
-        '--untracked-files=all',
-      ]);
-      let branch: string | null = null;
-      let head: string | null = null;
-      let upstream: string | null = null;
-      let ahead = 0;
-      let behind = 0;
-      const staged: Array<z.infer<typeof statusEntry>> = [];
-      const unstaged: Array<z.infer<typeof statusEntry>> = [];
-      const untracked: string[] = [];
-      const conflicted: string[] = [];
-      const fields = result.stdout.split('\0');
-      for (let index = 0; index < fields.length; index += 1) {
-        const entry = fields[index] as string;
-        if (entry.startsWith('# branch.head ')) {
-          const name = entry.slice(14);
-          branch = name === '(detached)' ? null : name;
-        } else if (entry.startsWith('# branch.oid ')) {
-          const oid = entry.slice(13);
-          head = oid === '(initial)' ? null : oid;
-        } else if (entry.startsWith('# branch.upstream ')) upstream = entry.slice(18);
-        else if (entry.startsWith('# branch.ab ')) {
-          const match = /\+(\d+) -(\d+)/.exec(entry);
-          ahead = Number(match?.[1] ?? 0);
-          behind = Number(match?.[2] ?? 0);
-        } else if (entry.startsWith('1 ') || entry.startsWith('2 ')) {
-          const parts = entry.split(' ');
-          const xy = parts[1] ?? '..';
-          const path = entry.startsWith('1 ') ? parts.slice(8).join(' ') : parts.slice(9).join(' ');
-          if (entry.startsWith('2 ')) index += 1; // the original path of a rename follows
-          if (xy[0] !== '.') staged.push({ path, status: xy.replace(/\./g, ' ') });
-          if (xy[1] !== '.') unstaged.push({ path, status: xy.replace(/\./g, ' ') });
-        } else if (entry.startsWith('u ')) conflicted.push(entry.split(' ').slice(10).join(' '));
-        else if (entry.startsWith('? ')) untracked.push(entry.slice(2));
-      }
-      const clean = staged.length + unstaged.length + untracked.length + conflicted.length === 0;
-      const lines = [
-        `On branch ${branch ?? '(detached HEAD)'}${upstream ? ` tracking ${upstream} (ahead ${ahead}, behind ${behind})` : ''}`,
-        ...(staged.length
-          ? ['Changes to be committed:', ...staged.map((item) => `  ${item.status} ${item.path}`)]
-          : []),
-        ...(unstaged.length
-          ? ['Changes not staged for commit:', ...unstaged.map((item) => `  ${item.status} ${item.path}`)]
-          : []),
-        ...(untracked.length ? ['Untracked files:', ...untracked.map((path) => `  ${path}`)] : []),
-        ...(conflicted.length ? ['Unmerged paths:', ...conflicted.map((path) => `  ${path}`)] : []),
-        ...(clean ? ['nothing to commit, working tree clean'] : []),
-      ];
-      return {
-        structured: { branch, head, upstream, ahead, behind, staged, unstaged, untracked, conflicted, clean },
-        text: `Repository status:\n${lines.join('\n')}`,
-      };
+      // While the watched work tree has not changed, the last answer still holds (see watch.ts).
+      const watcher = context.memo?.watchers.for(repository);
+      const variant = String(context.maxBytes);
+      const kept = await watcher?.lookup(variant);
+      if (kept) return kept as Awaited<ReturnType<typeof statusOf>>;
+      const token = watcher?.begin();
+      const answer = await statusOf(context, repository);
+      watcher?.keep(token, variant, answer);
+      return answer;
     },
   }),
   defineTool({
@@ -389,38 +403,45 @@ export const referenceTools: AnyTool[] = [
         options.push(`--grep=${assertSafeName('grep', args.grep)}`, '--fixed-strings');
       // One git process: a given revision is checked (it cannot be read as an option) and log
       // resolves it after --end-of-options; HEAD of an empty repository is no commits, not an error.
-      const start = args.revision === undefined ? 'HEAD' : assertSafeName('revision', args.revision);
+      const named = args.revision === undefined ? 'HEAD' : assertSafeName('revision', args.revision);
       const pathArgs =
         args.path === undefined ? [] : ['--', await context.guard.path(repository, 'path', args.path)];
-      let listed: Awaited<ReturnType<typeof logOf>>;
-      try {
-        listed = await logOf(context, repository, [...options, '--end-of-options', start, ...pathArgs]);
-      } catch (error) {
-        if (args.revision === undefined) {
-          const head = await context.gitRaw(repository, ['rev-parse', '--verify', '--quiet', 'HEAD']);
-          if (head.exitCode !== 0) {
-            return {
-              structured: { commits: [], truncated: false, next_skip: null },
-              text: 'No commits yet.',
-            };
+      // A log from a known commit never changes (dates relative to now aside): keep the answer.
+      const commit = knownCommit(repository, args.revision);
+      const start = commit ?? named;
+      const parts = commit === undefined || since || until ? undefined : ['git_log', commit, args];
+      return remembered(context, repository, parts, async () => {
+        let listed: Awaited<ReturnType<typeof logOf>>;
+        try {
+          listed = await logOf(context, repository, [...options, '--end-of-options', start, ...pathArgs]);
+        } catch (error) {
+          if (args.revision === undefined) {
+            const head = await context.gitRaw(repository, ['rev-parse', '--verify', '--quiet', 'HEAD']);
+            if (head.exitCode !== 0) {
+              return {
+                structured: { commits: [], truncated: false, next_skip: null },
+                text: 'No commits yet.',
+              };
+            }
+          } else if (/unknown revision|bad revision|ambiguous argument/i.test((error as Error).message)) {
+            throw invalidParameter(
+              'revision',
+              `a revision of this repository (${named} names none)`,
+              args.revision,
+            );
           }
-        } else if (/unknown revision|bad revision|ambiguous argument/i.test((error as Error).message)) {
-          throw invalidParameter(
-            'revision',
-            `a revision of this repository (${start} names none)`,
-            args.revision,
-          );
+          throw error;
         }
-        throw error;
-      }
-      const { commits, truncated } = listed;
-      const more = commits.length > args.max_count;
-      const page = commits.slice(0, args.max_count);
-      return {
-        structured: { commits: page, truncated, next_skip: more ? args.skip + args.max_count : null },
-        text:
-          renderCommits(page) + (more ? `\n(more: call again with skip ${args.skip + args.max_count})` : ''),
-      };
+        const { commits, truncated } = listed;
+        const more = commits.length > args.max_count;
+        const page = commits.slice(0, args.max_count);
+        return {
+          structured: { commits: page, truncated, next_skip: more ? args.skip + args.max_count : null },
+          text:
+            renderCommits(page) +
+            (more ? `\n(more: call again with skip ${args.skip + args.max_count})` : ''),
+        };
+      });
     },
   }),
   defineTool({
@@ -483,38 +504,49 @@ export const referenceTools: AnyTool[] = [
       const repository = await context.guard.open(args.repo_path);
       // One git process: the commit's fields and its diff from a single show.
       const name = assertSafeName('revision', args.revision);
-      const result = await context.gitRaw(repository, [
-        'show',
-        `--format=%H${FIELD}%an${FIELD}%ae${FIELD}%aI${FIELD}%s${FIELD}%b${RECORD}`,
-        '--no-ext-diff',
-        '--no-textconv',
-        '--no-color',
-        '--end-of-options',
-        `${name}^{commit}`,
-        '--',
-      ]);
-      if (result.exitCode !== 0) {
-        if (
-          /unknown revision|bad revision|ambiguous argument|not a valid|invalid object/i.test(result.stderr)
-        ) {
-          throw invalidParameter(
-            'revision',
-            `a revision of this repository (${name} names no commit)`,
-            args.revision,
-          );
-        }
-        throw gitFailure('show', result);
-      }
-      const cut = result.stdout.indexOf(RECORD);
-      const [hash = '', author = '', email = '', date = '', subject = '', body = ''] = result.stdout
-        .slice(0, cut)
-        .split(FIELD);
-      const commit = { hash, author, email, date, subject, body: body.trim() };
-      const diff = { ...result, stdout: result.stdout.slice(cut + 1).replace(/^\n/, '') };
-      return {
-        structured: { commit, diff: diff.stdout, truncated: diff.truncated },
-        text: `${renderCommits([commit])}\n${diff.stdout}${truncationNotice(diff)}`,
-      };
+      // A commit never changes: what show said about a known one is kept.
+      const commitId = knownCommit(repository, name);
+      return remembered(
+        context,
+        repository,
+        commitId === undefined ? undefined : ['git_show', commitId, name],
+        async () => {
+          const result = await context.gitRaw(repository, [
+            'show',
+            `--format=%H${FIELD}%an${FIELD}%ae${FIELD}%aI${FIELD}%s${FIELD}%b${RECORD}`,
+            '--no-ext-diff',
+            '--no-textconv',
+            '--no-color',
+            '--end-of-options',
+            `${commitId ?? name}^{commit}`,
+            '--',
+          ]);
+          if (result.exitCode !== 0) {
+            if (
+              /unknown revision|bad revision|ambiguous argument|not a valid|invalid object/i.test(
+                result.stderr,
+              )
+            ) {
+              throw invalidParameter(
+                'revision',
+                `a revision of this repository (${name} names no commit)`,
+                args.revision,
+              );
+            }
+            throw gitFailure('show', result);
+          }
+          const cut = result.stdout.indexOf(RECORD);
+          const [hash = '', author = '', email = '', date = '', subject = '', body = ''] = result.stdout
+            .slice(0, cut)
+            .split(FIELD);
+          const commit = { hash, author, email, date, subject, body: body.trim() };
+          const diff = { ...result, stdout: result.stdout.slice(cut + 1).replace(/^\n/, '') };
+          return {
+            structured: { commit, diff: diff.stdout, truncated: diff.truncated },
+            text: `${renderCommits([commit])}\n${diff.stdout}${truncationNotice(diff)}`,
+          };
+        },
+      );
     },
   }),
   defineTool({
