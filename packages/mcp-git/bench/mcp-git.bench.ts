@@ -50,14 +50,18 @@ const GOAL_RATIO = 0.7;
 const GOAL_COLD_START_MS = 300;
 
 const USAGE =
-  'usage: node --import tsx bench/mcp-git.bench.ts [--commits N] [--files N] [--calls N] [--warmup N] [--starts N] [--json]';
+  'usage: node --import tsx bench/mcp-git.bench.ts [--commits N] [--files N] [--calls N] [--warmup N] [--starts N] [--no-cache] [--json]';
 
 type Side = 'ours' | 'theirs';
-type Operation = 'status' | 'log' | 'diff' | 'show' | 'blame' | 'list';
+type Operation = 'status' | 'edit' | 'log' | 'diff' | 'show' | 'blame' | 'list';
 /** The operations with a goal. */
 const OPERATIONS: readonly Operation[] = ['status', 'log', 'diff', 'show', 'blame'];
-/** Also measured, for information: a warm tools/list, with at most these many calls. */
-const MEASURED: readonly Operation[] = [...OPERATIONS, 'list'];
+/**
+ * Also measured, for information: status right after a tracked file changed (each call follows an
+ * edit, so no server can reuse an earlier answer), and a warm tools/list, with at most LIST_CALLS calls.
+ */
+const MEASURED: readonly Operation[] = ['status', 'edit', 'log', 'diff', 'show', 'blame', 'list'];
+
 const LIST_CALLS = 50;
 const LIST_WARMUP = 5;
 // Above this much CPU (% of one core) used by other processes during a phase, the bench warns.
@@ -69,6 +73,8 @@ interface Options {
   calls: number;
   warmup: number;
   starts: number;
+  /** Start ours with --no-cache: git answers every call. */
+  noCache: boolean;
   json: boolean;
 }
 
@@ -88,6 +94,7 @@ function parseOptions(argv: readonly string[]): Options | 'help' {
         warmup: { type: 'string' },
         starts: { type: 'string' },
         json: { type: 'boolean' },
+        'no-cache': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -111,6 +118,7 @@ function parseOptions(argv: readonly string[]): Options | 'help' {
     calls: count('calls', 1),
     warmup: count('warmup', 0),
     starts: count('starts', 1),
+    noCache: values['no-cache'] === true,
     json: values.json === true,
   };
 }
@@ -163,6 +171,10 @@ interface BenchRepository {
   newest: string[];
   /** Tracked files changed in the work tree and not staged. */
   modified: string[];
+  /** The tracked file the edit phase rewrites before every call (restored after the phase). */
+  editedFile: string;
+  /** Its committed content. */
+  editedOriginal: string;
   generatedMs: number | null;
 }
 
@@ -344,6 +356,14 @@ async function prepareRepository(commits: number, files: number): Promise<BenchR
     progress(`repository: generated in ${(generatedMs / 1000).toFixed(1)} s`);
   }
   const modified = applyWorktreeChanges(path, files);
+  // The edit phase's file: the last one the work-tree changes leave alone, as committed (a run
+  // stopped during that phase may have left it edited).
+  const taken = new Set(modifiedFiles(files));
+  let editedIndex = files - 1;
+  while (taken.has(editedIndex)) editedIndex -= 1;
+  const editedFile = filePath(editedIndex);
+  const editedOriginal = gitSync(path, ['show', `HEAD:${editedFile}`]);
+  restoreEdited({ path, editedFile, editedOriginal });
   const middle = Math.floor(commits / 2);
   const showRevision = gitSync(path, ['rev-parse', `HEAD~${middle}`]).trim();
   const showSubject = gitSync(path, ['log', '-1', '--format=%s', showRevision]).trim();
@@ -359,8 +379,17 @@ async function prepareRepository(commits: number, files: number): Promise<BenchR
     showSubject,
     newest,
     modified,
+    editedFile,
+    editedOriginal,
     generatedMs,
   };
+}
+
+/** Puts the edit phase's file back as committed, unless it already is. */
+function restoreEdited(repository: Pick<BenchRepository, 'path' | 'editedFile' | 'editedOriginal'>): void {
+  const file = join(repository.path, repository.editedFile);
+  if (readFileSync(file, 'utf8') !== repository.editedOriginal)
+    writeFileSync(file, repository.editedOriginal);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -531,6 +560,8 @@ interface Call {
   args: Record<string, unknown>;
   /** Sends something other than tools/call (tools/list); its answer is shaped as a tool result. */
   invoke?: (client: Client) => Promise<CallToolResult>;
+  /** Runs before each call, untimed (the edit phase changes a file). */
+  before?: () => void;
   /** Why the answer is wrong, or undefined when it carries the expected data. */
   check(result: CallToolResult): string | undefined;
 }
@@ -574,88 +605,102 @@ function buildCalls(repository: BenchRepository): Record<Side, Record<Operation,
     },
     check: (result) => mentionsAll(result, ['git_status', 'git_log', 'git_diff', 'git_show']),
   };
-  return {
-    ours: {
-      list,
-      status: {
-        tool: 'git_status',
-        args: { repo_path: path },
-        check: (result) => {
-          const structured = result.structuredContent as
-            | { unstaged?: Array<{ path: string }>; untracked?: string[] }
-            | undefined;
-          const unstaged = new Set((structured?.unstaged ?? []).map((entry) => entry.path));
-          const missing = repository.modified.filter((file) => !unstaged.has(file));
-          if (missing.length > 0) return `unstaged lacks ${missing[0]}`;
-          return structured?.untracked?.includes(UNTRACKED_FILE)
-            ? undefined
-            : `untracked lacks ${UNTRACKED_FILE}`;
-        },
-      },
-      log: {
-        tool: 'git_log',
-        args: { repo_path: path, max_count: LOG_COUNT },
-        check: (result) => {
-          const commits =
-            (result.structuredContent as { commits?: Array<{ hash: string }> } | undefined)?.commits ?? [];
-          if (commits.length !== expected) return `${commits.length} commits, expected ${expected}`;
-          return commits[0]?.hash === firstHash && commits[expected - 1]?.hash === lastHash
-            ? undefined
-            : 'wrong commits';
-        },
-      },
-      diff: {
-        tool: 'git_diff',
-        args: { repo_path: path, target: 'HEAD' },
-        check: (result) => mentionsAll(result, [...repository.modified, 'unstaged change']),
-      },
-      show: {
-        tool: 'git_show',
-        args: { repo_path: path, revision: repository.showRevision },
-        check: (result) =>
-          mentionsAll(result, [repository.showRevision, repository.showSubject, 'diff --git']),
-      },
-      blame: {
-        tool: 'git_blame',
-        args: { repo_path: path, path: repository.hotFile, start_line: 1, end_line: blameLines },
-        check: blameWords,
+  // Each call of the edit phase follows a change of one tracked file (two contents, alternating).
+  let edits = 0;
+  const editedPath = join(path, repository.editedFile);
+  const edit = (): void => {
+    edits += 1;
+    writeFileSync(editedPath, `${repository.editedOriginal}// bench edit ${edits % 2}\n`);
+  };
+  const ours: Record<Operation, Call> = {
+    list,
+    edit: { tool: '', args: {}, check: () => undefined },
+    status: {
+      tool: 'git_status',
+      args: { repo_path: path },
+      check: (result) => {
+        const structured = result.structuredContent as
+          | { unstaged?: Array<{ path: string }>; untracked?: string[] }
+          | undefined;
+        const unstaged = new Set((structured?.unstaged ?? []).map((entry) => entry.path));
+        const missing = repository.modified.filter((file) => !unstaged.has(file));
+        if (missing.length > 0) return `unstaged lacks ${missing[0]}`;
+        return structured?.untracked?.includes(UNTRACKED_FILE)
+          ? undefined
+          : `untracked lacks ${UNTRACKED_FILE}`;
       },
     },
-    theirs: {
-      list,
-      status: {
-        tool: 'git_status',
-        args: { path },
-        // It lists an untracked folder, not the files in it (git's default `-unormal`).
-        check: (result) => mentionsAll(result, [...repository.modified, `${dirname(UNTRACKED_FILE)}/`]),
+    log: {
+      tool: 'git_log',
+      args: { repo_path: path, max_count: LOG_COUNT },
+      check: (result) => {
+        const commits =
+          (result.structuredContent as { commits?: Array<{ hash: string }> } | undefined)?.commits ?? [];
+        if (commits.length !== expected) return `${commits.length} commits, expected ${expected}`;
+        return commits[0]?.hash === firstHash && commits[expected - 1]?.hash === lastHash
+          ? undefined
+          : 'wrong commits';
       },
-      log: {
-        tool: 'git_log',
-        args: { path, maxCount: LOG_COUNT },
-        check: (result) => {
-          const text = answerText(result);
-          const found = repository.newest.filter((hash) => text.includes(hash)).length;
-          return found === expected ? undefined : `${found} of the ${expected} newest commits in the answer`;
-        },
-      },
-      diff: {
-        tool: 'git_diff',
-        args: { path, target: 'HEAD' },
-        check: (result) => mentionsAll(result, [...repository.modified, 'unstaged change']),
-      },
-      show: {
-        tool: 'git_show',
-        args: { path, object: repository.showRevision },
-        check: (result) =>
-          mentionsAll(result, [repository.showRevision, repository.showSubject, 'diff --git']),
-      },
-      blame: {
-        tool: 'git_blame',
-        args: { path, filePath: repository.hotFile, startLine: 1, endLine: blameLines },
-        check: blameWords,
-      },
+    },
+    diff: {
+      tool: 'git_diff',
+      args: { repo_path: path, target: 'HEAD' },
+      check: (result) => mentionsAll(result, [...repository.modified, 'unstaged change']),
+    },
+    show: {
+      tool: 'git_show',
+      args: { repo_path: path, revision: repository.showRevision },
+      check: (result) => mentionsAll(result, [repository.showRevision, repository.showSubject, 'diff --git']),
+    },
+    blame: {
+      tool: 'git_blame',
+      args: { repo_path: path, path: repository.hotFile, start_line: 1, end_line: blameLines },
+      check: blameWords,
     },
   };
+  const theirs: Record<Operation, Call> = {
+    list,
+    edit: { tool: '', args: {}, check: () => undefined },
+    status: {
+      tool: 'git_status',
+      args: { path },
+      // It lists an untracked folder, not the files in it (git's default `-unormal`).
+      check: (result) => mentionsAll(result, [...repository.modified, `${dirname(UNTRACKED_FILE)}/`]),
+    },
+    log: {
+      tool: 'git_log',
+      args: { path, maxCount: LOG_COUNT },
+      check: (result) => {
+        const text = answerText(result);
+        const found = repository.newest.filter((hash) => text.includes(hash)).length;
+        return found === expected ? undefined : `${found} of the ${expected} newest commits in the answer`;
+      },
+    },
+    diff: {
+      tool: 'git_diff',
+      args: { path, target: 'HEAD' },
+      check: (result) => mentionsAll(result, [...repository.modified, 'unstaged change']),
+    },
+    show: {
+      tool: 'git_show',
+      args: { path, object: repository.showRevision },
+      check: (result) => mentionsAll(result, [repository.showRevision, repository.showSubject, 'diff --git']),
+    },
+    blame: {
+      tool: 'git_blame',
+      args: { path, filePath: repository.hotFile, startLine: 1, endLine: blameLines },
+      check: blameWords,
+    },
+  };
+  for (const calls of [ours, theirs]) {
+    const status = calls.status;
+    calls.edit = {
+      ...status,
+      before: edit,
+      check: (result) => status.check(result) ?? mentionsAll(result, [repository.editedFile]),
+    };
+  }
+  return { ours, theirs };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -670,6 +715,7 @@ interface Sample {
 }
 
 async function timeCall(server: RunningServer, call: Call): Promise<Sample> {
+  call.before?.();
   const started = performance.now();
   try {
     const result = call.invoke
@@ -875,6 +921,7 @@ const ratioOf = (ours: number | null | undefined, theirs: number | null | undefi
 
 const OPERATION_LABELS: Record<Operation, string> = {
   status: 'status',
+  edit: 'status after an edit (info)',
   log: `log (${LOG_COUNT})`,
   diff: 'diff (worktree vs HEAD)',
   show: 'show (a commit)',
@@ -911,7 +958,7 @@ async function main(options: Options): Promise<number> {
       side: 'ours',
       label: '@ballast/mcp-git',
       command: process.execPath,
-      args: [OUR_BIN, '--repo', repository.path],
+      args: [OUR_BIN, '--repo', repository.path, ...(options.noCache ? ['--no-cache'] : [])],
       env: baseEnvironment(),
     },
     theirs:
@@ -984,7 +1031,11 @@ async function main(options: Options): Promise<number> {
           : options;
       progress(`${operation}: ${counts.warmup} warm-up + ${counts.calls} measured calls per server`);
       const phaseStarted = performance.now();
-      results[operation] = await measureOperation(operation, contenders, counts);
+      try {
+        results[operation] = await measureOperation(operation, contenders, counts);
+      } finally {
+        if (operation === 'edit') restoreEdited(repository);
+      }
       progress(`  done in ${((performance.now() - phaseStarted) / 1000).toFixed(1)} s`);
     }
   } finally {
@@ -1099,7 +1150,13 @@ async function main(options: Options): Promise<number> {
           available: contenders.theirs !== null,
           problems: peerProblems,
         },
-        settings: { calls: options.calls, warmup: options.warmup, starts: options.starts, concurrency: 1 },
+        settings: {
+          calls: options.calls,
+          warmup: options.warmup,
+          starts: options.starts,
+          concurrency: 1,
+          ours: options.noCache ? '--no-cache' : 'defaults',
+        },
         coldStart: coldStats,
         operations: Object.fromEntries(
           MEASURED.map((operation) => [
@@ -1117,7 +1174,7 @@ async function main(options: Options): Promise<number> {
   } else {
     console.log(
       `\n@ballast/mcp-git vs ${PEER_PACKAGE}@${PEER_VERSION}: ${repository.commits} commits, ${repository.files} files, ` +
-        `${options.calls} calls per operation after ${options.warmup} warm-up, concurrency 1; ${machine.node}, ${machine.cpus} × ${machine.cpuModel}, ${machine.git}`,
+        `${options.calls} calls per operation after ${options.warmup} warm-up, concurrency 1, ours ${options.noCache ? 'with --no-cache' : 'with defaults'}; ${machine.node}, ${machine.cpus} × ${machine.cpuModel}, ${machine.git}`,
     );
     if (peerProblems.length > 0) console.log(`peer unavailable: ${peerProblems.join('; ')}`);
     console.table(rows);
