@@ -103,6 +103,28 @@ describe('git_status from the work-tree watch', () => {
     expect(answer.branch).toBe('main');
   });
 
+  it('stays valid when another tool runs git status, which takes index.lock and drops it', async () => {
+    // Files written in the same second as the index are racily clean, and git status rewrites the
+    // index for them (a real change). A second later, one status leaves a clean index behind.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    sh(subject.root, 'status', '--porcelain');
+    await subject.same();
+    await subject.same();
+    const hits = subject.watcher.stats.hits;
+    for (let round = 0; round < 3; round += 1) {
+      sh(subject.root, 'status', '--porcelain');
+      await subject.same();
+    }
+    expect(subject.watcher.stats.hits).toBe(hits + 3);
+    // A lock renamed into place is a change: git add writes index.lock, then renames it to index.
+    write(subject.root, 'src/app.ts', 'export const answer = 44;\n');
+    await subject.same();
+    sh(subject.root, 'add', 'src/app.ts');
+    expect((await subject.same()).staged).toContainEqual({ path: 'src/app.ts', status: 'M ' });
+    sh(subject.root, 'reset', '--quiet', '--hard');
+    await subject.same();
+  });
+
   it('sees a changed tracked file at once', async () => {
     write(subject.root, 'src/app.ts', 'export const answer = 43;\n');
     const answer = await subject.same();

@@ -303,8 +303,12 @@ export class WorkTreeWatcher {
   }
 
   #onGitEvent(name: Buffer | null, event: string, dir: string, walk: (dir: string) => void): void {
-    this.#changed();
     const text = name === null ? undefined : name.toString('utf8');
+    // git writes a ref, the index or config to `<name>.lock` and renames it into place, which is
+    // an event of its own for the final name. A lock taken and dropped changes nothing: every
+    // plain `git status` (a shell prompt, an editor) takes index.lock and drops it.
+    if (text?.endsWith('.lock')) return;
+    this.#changed();
     if (
       text === undefined ||
       text === 'config' ||
