@@ -294,7 +294,10 @@ describe('security', () => {
     write(repo, 'src/app.ts', 'changed\n');
     sh(repo, 'status'); // let git refresh the index once, as a user would
     const before = gitDigest(repo);
-    await server.call('git_status', { repo_path: repo });
+    // Status three times: the work-tree watch starts, keeps an answer, then serves it.
+    for (let call = 0; call < 3; call += 1) await server.call('git_status', { repo_path: repo });
+    await server.call('git_blame', { repo_path: repo, path: 'README.md' });
+    await server.call('git_blame', { repo_path: repo, path: 'README.md' });
     await server.call('git_diff_unstaged', { repo_path: repo });
     await server.call('git_diff_staged', { repo_path: repo });
     await server.call('git_diff', { repo_path: repo, target: 'HEAD' });
@@ -407,5 +410,42 @@ describe('the mcp-git bin over stdio', () => {
     const result = await client.callTool({ name: 'git_log', arguments: { repo_path: repo, max_count: 1 } });
     expect(result.structuredContent).toMatchObject({ commits: [{ subject: 'Add the app' }] });
     await client.close();
+  });
+
+  it('sees every change made just before a status call, across processes (the work-tree watch)', async () => {
+    const root = makeRepository(join(temp.path, 'watched-over-stdio'));
+    const bin = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [bin, '--repo', root],
+      stderr: 'pipe',
+    });
+    const client = new Client({ name: 'test', version: '1.0.0' });
+    await client.connect(transport);
+    try {
+      const status = async () =>
+        (await client.callTool({ name: 'git_status', arguments: { repo_path: root } })).structuredContent as {
+          unstaged: Array<{ path: string }>;
+          untracked: string[];
+        };
+      for (let call = 0; call < 3; call += 1) await status();
+      for (let round = 0; round < 30; round += 1) {
+        // Written synchronously, then asked at once: the server must have seen the change.
+        const changed = round % 2 === 0;
+        write(
+          root,
+          'src/app.ts',
+          changed ? `export const answer = ${round};\n` : 'export const answer = 42;\n',
+        );
+        if (round % 3 === 0) write(root, `new-${round}/deep/file.txt`, 'new\n');
+        const answer = await status();
+        expect(answer.unstaged.some((entry) => entry.path === 'src/app.ts')).toBe(changed);
+        if (round % 3 === 0) expect(answer.untracked).toContain(`new-${round}/deep/file.txt`);
+        // Unchanged since: asked again, the same answer.
+        expect(await status()).toEqual(answer);
+      }
+    } finally {
+      await client.close();
+    }
   });
 });
