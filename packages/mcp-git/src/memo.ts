@@ -87,6 +87,8 @@ export class AnswerCache {
         } catch {
           plain = false;
         }
+        // One verdict per version of each config file; old versions are forgotten in bulk.
+        if (this.#configVerdicts.size >= 256) this.#configVerdicts.clear();
         this.#configVerdicts.set(key, plain);
       }
       if (!plain) return undefined;
