@@ -612,9 +612,8 @@ function buildCalls(repository: BenchRepository): Record<Side, Record<Operation,
     edits += 1;
     writeFileSync(editedPath, `${repository.editedOriginal}// bench edit ${edits % 2}\n`);
   };
-  const ours: Record<Operation, Call> = {
+  const ours: Record<Exclude<Operation, 'edit'>, Call> = {
     list,
-    edit: { tool: '', args: {}, check: () => undefined },
     status: {
       tool: 'git_status',
       args: { repo_path: path },
@@ -658,9 +657,8 @@ function buildCalls(repository: BenchRepository): Record<Side, Record<Operation,
       check: blameWords,
     },
   };
-  const theirs: Record<Operation, Call> = {
+  const theirs: Record<Exclude<Operation, 'edit'>, Call> = {
     list,
-    edit: { tool: '', args: {}, check: () => undefined },
     status: {
       tool: 'git_status',
       args: { path },
@@ -692,15 +690,16 @@ function buildCalls(repository: BenchRepository): Record<Side, Record<Operation,
       check: blameWords,
     },
   };
-  for (const calls of [ours, theirs]) {
-    const status = calls.status;
-    calls.edit = {
-      ...status,
+  // The edit phase is status after a change: the same call and check, plus the edited file.
+  const withEdit = (calls: Record<Exclude<Operation, 'edit'>, Call>): Record<Operation, Call> => ({
+    ...calls,
+    edit: {
+      ...calls.status,
       before: edit,
-      check: (result) => status.check(result) ?? mentionsAll(result, [repository.editedFile]),
-    };
-  }
-  return { ours, theirs };
+      check: (result) => calls.status.check(result) ?? mentionsAll(result, [repository.editedFile]),
+    },
+  });
+  return { ours: withEdit(ours), theirs: withEdit(theirs) };
 }
 
 // ---------------------------------------------------------------------------------------------------

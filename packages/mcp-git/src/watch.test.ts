@@ -290,6 +290,21 @@ describe('when the watch stays off', () => {
     }
   });
 
+  it('leaves a repository whose config includes other files to git (they may name an excludes file)', async () => {
+    const root = makeRepository(join(temp.path, 'with-include'));
+    write(temp.path, 'extra.gitconfig', '[core]\n\texcludesFile = /nonexistent/excludes\n');
+    sh(root, 'config', 'include.path', join(temp.path, 'extra.gitconfig'));
+    const subject = await fixture(root);
+    try {
+      for (let call = 0; call < 3; call += 1) await subject.same();
+      expect(subject.watcher.state).toBe('off');
+      expect(subject.watcher.reason).toMatch(/includes files/);
+      expect(subject.watcher.stats.hits).toBe(0);
+    } finally {
+      await subject.close();
+    }
+  });
+
   it('is not used with cache: false', async () => {
     const root = makeRepository(join(temp.path, 'uncached'));
     const server = await connect({ repositories: [root], cache: false });

@@ -165,20 +165,38 @@ export class WorkTreeWatcher {
   }
 
   /**
+   * The status answer: the kept one while nothing has changed since it was made, else what
+   * `compute` (git) says, kept when no event came while it ran.
+   * @param variant what else shapes the answer (the server's byte cap)
+   * @param compute asks git
+   */
+  async answer<Output>(
+    variant: string,
+    compute: () => Promise<ToolAnswer<Output>>,
+  ): Promise<ToolAnswer<Output>> {
+    const kept = await this.lookup(variant);
+    if (kept) return kept as ToolAnswer<Output>;
+    const token = this.#begin();
+    const answer = await compute();
+    this.#keep(token, variant, answer);
+    return answer;
+  }
+
+  /**
    * Called before git runs: a token when an answer may be kept, undefined otherwise (the watches
    * are then started or renewed in the background).
    */
-  begin(): number | undefined {
+  #begin(): number | undefined {
     if (this.#state === 'new' || (this.#state === 'ready' && this.#rescan)) void this.#start();
     return this.#state === 'ready' && !this.#rescan ? this.#generation : undefined;
   }
 
   /**
-   * Keeps git's answer if no event came since {@link begin}. An event of a change made while git
-   * ran and delivered only later drops the answer then, and {@link lookup}'s barrier delivers
-   * every such event before an answer is served, so no barrier is needed here.
+   * Keeps git's answer if no event came since `#begin`. An event of a change made while git ran
+   * and delivered only later drops the answer then, and {@link lookup}'s barrier delivers every
+   * such event before an answer is served, so no barrier is needed here.
    */
-  keep(token: number | undefined, variant: string, answer: ToolAnswer<unknown>): void {
+  #keep(token: number | undefined, variant: string, answer: ToolAnswer<unknown>): void {
     if (token === undefined) return;
     if (this.#state === 'ready' && !this.#rescan && this.#generation === token) {
       this.#answer = { generation: token, variant, answer };
@@ -222,7 +240,9 @@ export class WorkTreeWatcher {
         join(repository.gitDir, 'config.worktree'),
       ]) {
         const text = existsSync(config) ? readFileSync(config, 'utf8') : '';
-        if (/\bexcludesfile\b/i.test(text)) return this.#off('the config names another excludes file');
+        // Another excludes file, or included config that may name one, is not watched.
+        if (/^\s*\[\s*include(?:if)?\b|\bexcludesfile\b/im.test(text))
+          return this.#off('the config names or includes files the watch does not cover');
       }
       const before = await this.#listIgnored(repository);
       if (before === undefined) return this.#off('git could not list the ignored folders');

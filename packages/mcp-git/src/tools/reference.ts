@@ -227,13 +227,8 @@ export const referenceTools: AnyTool[] = [
       const repository = await context.guard.open(args.repo_path);
       // While the watched work tree has not changed, the last answer still holds (see watch.ts).
       const watcher = context.memo?.watchers.for(repository);
-      const variant = String(context.maxBytes);
-      const kept = await watcher?.lookup(variant);
-      if (kept) return kept as Awaited<ReturnType<typeof statusOf>>;
-      const token = watcher?.begin();
-      const answer = await statusOf(context, repository);
-      watcher?.keep(token, variant, answer);
-      return answer;
+      const compute = () => statusOf(context, repository);
+      return watcher ? watcher.answer(String(context.maxBytes), compute) : compute();
     },
   }),
   defineTool({
